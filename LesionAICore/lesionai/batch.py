@@ -1,0 +1,78 @@
+"""Run SeverityScoring over a batch of inputs: one bad file is reported and skipped, the rest run."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import LesionAIError
+from .progress import ProgressReporter
+
+NAME_SUFFIXES = (".nii.gz", ".seg.nrrd", ".nrrd", ".nii", ".mha", ".dcm", ".png", ".jpg", ".jpeg", ".tif", ".tiff")
+
+
+@dataclass
+class BatchOutcome:
+    succeeded: list[tuple[Path, Path]] = field(default_factory=list)  # (input, case folder)
+    failed: list[tuple[Path, str]] = field(default_factory=list)      # (input, message)
+
+
+def case_names(inputs: list[Path]) -> list[str]:
+    """Output folder names: the input's name without image suffixes, made unique within the batch."""
+    names, seen = [], {}
+    for path in inputs:
+        base = _stem(path)
+        seen[base] = seen.get(base, 0) + 1
+        names.append(base if seen[base] == 1 else f"{base}-{seen[base]}")
+    return names
+
+
+def _stem(path: Path) -> str:
+    name = path.name
+    for suffix in NAME_SUFFIXES:
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)] or name
+    return name
+
+
+def run_severity_batch(inputs: list[Path], output: Path, overwrite: bool = False, threads: int | None = None,
+                       progress: str = "bar", pipeline=None) -> BatchOutcome:
+    """Process every input into ``output/<name>/``; see :mod:`lesionai.severity.outputs`."""
+    from .imageio import read_image
+    from .severity.outputs import write_case
+    from .severity.pipeline import SeverityPipeline
+
+    pipeline = pipeline or SeverityPipeline(threads=threads)
+    reporter = ProgressReporter() if progress == "json" else None
+    outcome = BatchOutcome()
+    for index, (path, name) in enumerate(_iterate(inputs, progress)):
+        step = reporter.scaled(index / len(inputs), (index + 1) / len(inputs)) if reporter else None
+        try:
+            image = read_image(path)
+            result = pipeline.run(image, progress=step.progress if step else None)
+            case_dir = write_case(image, result, output / name, path.name, overwrite=overwrite)
+        except LesionAIError as error:
+            outcome.failed.append((path, str(error)))
+            _report_failure(reporter, path, error, progress)
+            continue
+        outcome.succeeded.append((path, case_dir))
+        if reporter:
+            reporter.result(input=str(path), output=str(case_dir), warnings=result.warnings)
+    return outcome
+
+
+def _iterate(inputs: list[Path], progress: str):
+    pairs = list(zip(inputs, case_names(inputs)))
+    if progress != "bar":
+        return pairs
+    from tqdm import tqdm
+
+    return tqdm(pairs, desc="severity", unit="image", file=sys.stderr)
+
+
+def _report_failure(reporter, path: Path, error: Exception, progress: str) -> None:
+    if reporter:
+        reporter.error(f"{path}: {error}", type(error).__name__)
+    else:
+        print(f"lesionai: skipped {path}: {error}", file=sys.stderr)

@@ -1,0 +1,175 @@
+"""Python packages LesionAI needs, and installing the missing ones (with consent) into Slicer.
+
+Slicer ships its own numpy, SimpleITK, VTK and scipy, so none of them is listed here. Replacing
+numpy, SimpleITK or VTK from pip (or pulling in the slicer-core wheel) breaks the application, so
+:data:`PROTECTED` refuses them outright; torch is refused too, as inference runs on onnxruntime and
+never needs it inside Slicer.
+
+>>> missing_requirements({"onnxruntime": ">=1.17"})  # [] when a recent onnxruntime is installed  # doctest: +SKIP
+>>> ensure_requirements(INFERENCE_REQUIREMENTS, confirm=ask_user, installer=slicer_installer())  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import re
+from collections.abc import Callable, Iterable, Mapping
+
+from lesionai.errors import DependencyError
+
+Requirements = Mapping[str, str]
+"""Distribution name -> version specifier ("" for any version), e.g. {"pydicom": ">=3.0"}."""
+
+INFERENCE_REQUIREMENTS: Requirements = {
+    "onnxruntime": ">=1.17",
+    "pydicom": ">=3.0",
+    "pylibjpeg": ">=2.0",
+    "pylibjpeg-libjpeg": ">=2.1",
+    "pylibjpeg-openjpeg": ">=2.3",
+    "pillow": ">=10",
+    "jsonschema": ">=4.18",
+    "pyyaml": ">=6",
+    "tqdm": ">=4.60",
+}
+
+PROTECTED = frozenset({"numpy", "simpleitk", "vtk", "slicer-core", "torch"})
+"""Packages that must never be pip-installed into Slicer (normalised names)."""
+
+
+def missing_requirements(requirements: Requirements) -> list[str]:
+    """Requirement strings (e.g. ``"pydicom>=3.0"``) that are absent or installed at a wrong version.
+
+    Versions are checked with ``packaging`` when it is importable; without it only presence is
+    checked.
+    """
+    importlib.invalidate_caches()
+    return [
+        f"{name}{specifier}"
+        for name, specifier in requirements.items()
+        if not _satisfied(name, specifier)
+    ]
+
+
+def ensure_requirements(
+    requirements: Requirements,
+    confirm: Callable[[list[str]], bool],
+    installer: Callable[[list[str]], None],
+) -> list[str]:
+    """Install what is missing after asking once; return the requirement strings installed.
+
+    ``confirm(missing)`` is asked only when something is missing; ``installer(missing)`` installs
+    exactly those. Raises DependencyError when a missing package is protected, the user declines,
+    the installer fails, or the packages are still unusable afterwards.
+    """
+    missing = missing_requirements(requirements)
+    if not missing:
+        return []
+    refuse_protected(missing)
+    if not confirm(list(missing)):
+        raise DependencyError(f"LesionAI needs {_listing(missing)}; installation was declined. {_manual_hint(missing)}")
+    _install(missing, installer)
+    _check_installed(missing, requirements)
+    return missing
+
+
+def refuse_protected(requirements: Iterable[str]) -> None:
+    """Raise DependencyError when any requirement string names a :data:`PROTECTED` package."""
+    protected = [requirement for requirement in requirements if _normalise(_name_of(requirement)) in PROTECTED]
+    if protected:
+        raise DependencyError(
+            f"LesionAI will not install {_listing(protected)} into Slicer: Slicer provides its own "
+            "copy and replacing it can break the application. Use a Slicer version that ships a "
+            "suitable one, or run LesionAI from a separate Python environment."
+        )
+
+
+def slicer_installer() -> Callable[[list[str]], None]:
+    """An installer for :func:`ensure_requirements` that pip-installs into the running Slicer.
+
+    Uses Slicer's ``pip_ensure`` (``slicer.pydeps`` or ``slicer.packaging``, Slicer >= 5.11) when
+    present, else ``slicer.util.pip_install``. Works only inside the Slicer application.
+    """
+    import slicer.util  # only the Slicer application can install into itself
+
+    def install(requirements: list[str]) -> None:
+        refuse_protected(requirements)
+        pip_ensure = _slicer_pip_ensure()
+        if pip_ensure is None:
+            slicer.util.pip_install(list(requirements))
+            return
+        from packaging.requirements import Requirement
+
+        pip_ensure([Requirement(text) for text in requirements], prompt_install=False, requester="LesionAI")
+
+    return install
+
+
+def _slicer_pip_ensure():
+    for module_name in ("pydeps", "packaging"):
+        try:
+            module = importlib.import_module(f"slicer.{module_name}")
+        except ImportError:
+            continue
+        if hasattr(module, "pip_ensure"):
+            return module.pip_ensure
+    return None
+
+
+def _satisfied(name: str, specifier: str) -> bool:
+    try:
+        installed = importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return _version_matches(installed, specifier)
+
+
+def _version_matches(installed: str, specifier: str) -> bool:
+    if not specifier.strip():
+        return True
+    try:
+        from packaging.specifiers import SpecifierSet
+        from packaging.version import InvalidVersion
+    except ImportError:
+        return True  # without packaging, presence is the best check available
+    try:
+        return SpecifierSet(specifier).contains(installed, prereleases=True)
+    except InvalidVersion:
+        return False
+
+
+def _install(missing: list[str], installer: Callable[[list[str]], None]) -> None:
+    try:
+        installer(list(missing))
+    except DependencyError:
+        raise
+    # Installers are pip front ends (subprocesses, Slicer dialogs) that fail in many ways.
+    except Exception as error:
+        raise DependencyError(f"Installing {_listing(missing)} failed: {error}. {_manual_hint(missing)}") from error
+
+
+def _check_installed(missing: list[str], requirements: Requirements) -> None:
+    names = {_name_of(requirement) for requirement in missing}
+    still_missing = missing_requirements({name: spec for name, spec in requirements.items() if name in names})
+    if still_missing:
+        raise DependencyError(
+            f"{_listing(still_missing)} still not available after installation. Restart Slicer "
+            f"(an older version may already be loaded) and try again. {_manual_hint(still_missing)}"
+        )
+
+
+def _name_of(requirement: str) -> str:
+    return re.split(r"[\s\[<>=!~;@(]", requirement.strip(), maxsplit=1)[0]
+
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _listing(requirements: Iterable[str]) -> str:
+    return ", ".join(requirements)
+
+
+def _manual_hint(requirements: Iterable[str]) -> str:
+    quoted = " ".join(f'"{requirement}"' for requirement in requirements)
+    return f"To install by hand: PythonSlicer -m pip install {quoted}"

@@ -1,0 +1,29 @@
+"""Errors a researcher can act on.
+
+Every failure the user can cause or fix raises a subclass of :class:`LesionAIError` whose message
+says what was wrong and what to do. Programming errors stay ordinary Python exceptions.
+"""
+
+
+class LesionAIError(Exception):
+    """Base class of every error LesionAI reports to the user."""
+
+
+class InputError(LesionAIError):
+    """The input image or file cannot be used (wrong kind, corrupt, unsupported)."""
+
+
+class ModelError(LesionAIError):
+    """A model is missing, tampered with, or does not match the registry."""
+
+
+class DependencyError(LesionAIError):
+    """A Python package the pipeline needs is not installed and could not be installed."""
+
+
+class ProcessError(LesionAIError):
+    """A background pipeline process failed or was cancelled."""
+
+
+class CancelledError(ProcessError):
+    """The user cancelled a running pipeline."""

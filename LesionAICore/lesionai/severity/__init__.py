@@ -1,0 +1,1 @@
+"""SeverityScoring pipeline: chest radiograph -> lungs, canonical alignment, Brixia zones."""

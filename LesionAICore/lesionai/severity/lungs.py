@@ -1,0 +1,60 @@
+"""Lung segmentation post-processing: two lungs, holes filled, right/left assigned by anatomy."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+from ..geometry import Geometry
+
+RIGHT_LUNG = 1
+LEFT_LUNG = 2
+MIN_LUNG_FRACTION = 0.005  # a component smaller than 0.5 % of the image is noise, not a lung
+
+
+def largest_components(mask: np.ndarray, count: int = 2) -> list[np.ndarray]:
+    """The ``count`` largest 8-connected components of a 2D boolean mask, largest first,
+    each with holes filled; components under MIN_LUNG_FRACTION of the image are dropped."""
+    labelled, found = ndimage.label(mask, structure=np.ones((3, 3)))
+    if found == 0:
+        return []
+    sizes = ndimage.sum_labels(mask, labelled, index=np.arange(1, found + 1))
+    order = np.argsort(sizes)[::-1][:count]
+    minimum = MIN_LUNG_FRACTION * mask.size
+    return [ndimage.binary_fill_holes(labelled == index + 1) for index in order if sizes[index] >= minimum]
+
+
+def right_left_labels(components: list[np.ndarray], geometry: Geometry) -> np.ndarray:
+    """A (rows, cols) uint8 labelmap: 1 for the patient's right lung, 2 for the left.
+
+    Sides come from world coordinates: the component whose centroid lies further towards
+    RAS +x (patient right) is the right lung. A single component is labelled by the side of
+    the body midline (image centre) it lies on.
+    """
+    shape = components[0].shape if components else (0, 0)
+    labels = np.zeros(shape, dtype=np.uint8)
+    if not components:
+        return labels
+    r_coordinates = [_centroid_r(component, geometry) for component in components]
+    if len(components) == 1:
+        centre_r = _point_r(((shape[0] - 1) / 2, (shape[1] - 1) / 2), geometry)
+        labels[components[0]] = RIGHT_LUNG if r_coordinates[0] > centre_r else LEFT_LUNG
+        return labels
+    right_index = int(np.argmax(r_coordinates))
+    for index, component in enumerate(components):
+        labels[component] = RIGHT_LUNG if index == right_index else LEFT_LUNG
+    return labels
+
+
+def _centroid_r(component: np.ndarray, geometry: Geometry) -> float:
+    return _point_r(ndimage.center_of_mass(component), geometry)
+
+
+def _point_r(row_col: tuple[float, float], geometry: Geometry) -> float:
+    row, col = row_col
+    return float((geometry.ijk_to_ras() @ np.array([col, row, 0.0, 1.0]))[0])
+
+
+def lung_labels_from_probability(probability: np.ndarray, geometry: Geometry, threshold: float = 0.5) -> np.ndarray:
+    """Post-processed (rows, cols) right/left labelmap from a lung probability plane."""
+    return right_left_labels(largest_components(probability >= threshold), geometry)

@@ -1,0 +1,141 @@
+"""SeverityScoring pipeline on one radiograph: view check, lungs, STN alignment, Brixia zones.
+
+Pure core: takes a :class:`~lesionai.geometry.Image`, returns a :class:`SeverityResult` on the
+same voxel grid. Models run in ONNX Runtime; nothing here needs torch, Qt or Slicer.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from ..geometry import Image
+from ..registry import ModelRegistry
+from ..runtime import load_model
+from . import checks
+from .lungs import lung_labels_from_probability
+from .orientation import display_orientation
+from .preprocess import model_input, resize_plane
+from .zones import ZONES, zone_areas_mm2, zone_labels
+
+LUNG_MODEL = "cxr-lung-unet"
+ALIGNMENT_MODEL = "cxr-lung-stn"
+VIEW_MODEL = "cxr-view-check"
+Progress = Callable[[float, str], None]
+
+
+@dataclass
+class SeverityResult:
+    """Everything the pipeline found for one radiograph (labelmaps on the input's grid)."""
+
+    lung_labels: Image
+    zone_labels: Image
+    zones: dict[str, dict]
+    alignment: dict
+    warnings: list[str]
+    models: dict[str, str]
+    timing_s: float
+    view_probabilities: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> dict:
+        """JSON-ready fields of ``result.json`` that do not depend on file names."""
+        return {"zones": self.zones, "alignment": self.alignment, "warnings": self.warnings,
+                "view": self.view_probabilities, "models": self.models, "timing_s": round(self.timing_s, 4)}
+
+
+class SeverityPipeline:
+    """Runs the SeverityScoring models registered in ``registry`` on single radiographs.
+
+    >>> pipeline = SeverityPipeline(threads=2)        # doctest: +SKIP
+    >>> result = pipeline.run(read_image("cxr.png"))  # doctest: +SKIP
+    """
+
+    def __init__(self, registry: ModelRegistry | None = None, threads: int | None = None):
+        self.registry = registry or ModelRegistry.load()
+        self.threads = threads
+        self._sessions = {}
+
+    def model(self, model_id: str):
+        if model_id not in self._sessions:
+            self._sessions[model_id] = load_model(self.registry, model_id, threads=self.threads)
+        return self._sessions[model_id]
+
+    def prepared(self, model_id: str, plane: np.ndarray) -> np.ndarray:
+        """``plane`` resized and normalised as the model's registered input contract says."""
+        contract = self.registry.get(model_id).input
+        normalization = contract.normalization
+        return model_input(plane, self.input_shape(model_id), normalization["low"], normalization["high"])
+
+    def input_shape(self, model_id: str) -> tuple[int, int]:
+        return tuple(self.registry.get(model_id).input.shape[-2:])
+
+    def run(self, image: Image, progress: Progress | None = None) -> SeverityResult:
+        """Segment, align and zone one frontal chest radiograph."""
+        report = progress or (lambda fraction, message: None)
+        started = time.perf_counter()
+        checks.validate_radiograph(image)
+        display, orientation = display_orientation(image)
+        plane = display.array[0].astype(np.float32)
+        report(0.1, "checking the view")
+        view = self.view_probabilities(plane)
+        report(0.3, "segmenting the lungs")
+        lungs = lung_labels_from_probability(self.lung_probability(plane), display.geometry)
+        report(0.6, "aligning to the canonical frame")
+        theta = self.alignment(plane, lungs > 0)
+        zones, cuts = zone_labels(lungs, theta)
+        report(0.9, "measuring zones")
+        warnings = checks.view_warnings(view) + checks.lung_warnings(lungs) + checks.spacing_warnings(image)
+        result = SeverityResult(
+            lung_labels=image.with_array(orientation.restore(lungs)),
+            zone_labels=image.with_array(orientation.restore(zones)),
+            zones=_zone_table(zones, display), alignment=_alignment_record(theta, cuts, plane.shape),
+            warnings=warnings, models=self.model_versions(), timing_s=time.perf_counter() - started,
+            view_probabilities=view)
+        report(1.0, "done")
+        return result
+
+    def view_probabilities(self, plane: np.ndarray) -> dict[str, float]:
+        classes = self.registry.get(VIEW_MODEL).output.labels
+        logits = self.model(VIEW_MODEL).run({"image": self.prepared(VIEW_MODEL, plane)})["view_logits"][0]
+        probabilities = np.exp(logits - logits.max())
+        probabilities /= probabilities.sum()
+        return {classes[index]: float(p) for index, p in enumerate(probabilities)}
+
+    def lung_probability(self, plane: np.ndarray) -> np.ndarray:
+        """Lung probability (rows, cols) at the plane's resolution."""
+        logits = self.model(LUNG_MODEL).run({"image": self.prepared(LUNG_MODEL, plane)})["lung_logits"]
+        probability = 1.0 / (1.0 + np.exp(-logits[0, 0]))
+        return resize_plane(probability, plane.shape)
+
+    def alignment(self, plane: np.ndarray, lung_mask: np.ndarray) -> np.ndarray:
+        """STN affine theta (2, 3): canonical normalised -> image normalised coordinates."""
+        shape = self.input_shape(ALIGNMENT_MODEL)
+        mask = resize_plane(lung_mask.astype(np.uint8), shape, nearest=True).astype(np.float32)
+        inputs = {"image": self.prepared(ALIGNMENT_MODEL, plane), "lung_mask": mask[np.newaxis, np.newaxis]}
+        return self.model(ALIGNMENT_MODEL).run(inputs)["theta"][0].astype(float)
+
+    def model_versions(self) -> dict[str, str]:
+        return {model_id: self.registry.get(model_id).version for model_id in (VIEW_MODEL, LUNG_MODEL, ALIGNMENT_MODEL)}
+
+
+def _zone_table(zones: np.ndarray, display: Image) -> dict[str, dict]:
+    spacing = display.geometry.spacing
+    areas = zone_areas_mm2(zones, spacing[0] * spacing[1])
+    return {zone.letter: {"area_mm2": round(areas[zone.letter], 2), "lung": zone.lung, "level": zone.level}
+            for zone in ZONES}
+
+
+def _alignment_record(theta: np.ndarray, cuts: dict, shape: tuple[int, int]) -> dict:
+    """The STN affine in normalised and in pixel coordinates of the display-oriented image."""
+    height, width = shape
+    to_pixels = np.array([[width / 2, 0, width / 2 - 0.5], [0, height / 2, height / 2 - 0.5], [0, 0, 1]])
+    pixel_matrix = to_pixels @ np.vstack([theta, [0, 0, 1]]) @ np.linalg.inv(to_pixels)
+    return {"theta": np.round(theta, 6).tolist(),
+            "canonical_to_image_pixels": np.round(pixel_matrix, 6).tolist(),
+            "convention": "theta maps canonical normalised (x, y in [-1, 1]) to image normalised coordinates; "
+                          "pixels are (column, row) of the display-oriented image",
+            "zone_cuts_canonical_y": {k: round(v, 6) for k, v in cuts.items()}}
+

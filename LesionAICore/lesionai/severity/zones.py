@@ -1,0 +1,79 @@
+"""Brixia zones from the lungs and the spatial-transformer alignment.
+
+Rule (applied in the canonical frame found by the STN):
+
+1. Every lung pixel is mapped into the canonical frame with the inverse of the STN's affine.
+2. The craniocaudal extent of the lungs is taken over *both* lungs together: ``top`` is the highest
+   canonical y of any lung pixel (the apices), ``bottom`` the lowest (the deepest costophrenic
+   recess / diaphragm dome).
+3. Two lines at one third and two thirds of that extent, horizontal in the canonical frame, split
+   each lung into upper, middle and lower zones (Brixia: upper above the inferior wall of the aortic
+   arch, lower below the inferior wall of the right inferior pulmonary vein; in a normally aligned
+   frontal radiograph those landmarks lie close to the thirds of the lung height).
+4. Right lung: A upper, B middle, C lower; left lung: D upper, E middle, F lower.
+
+Because the lines are horizontal in the canonical frame, a rotated or sheared radiograph gets
+correspondingly tilted lines in image space.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .lungs import LEFT_LUNG, RIGHT_LUNG
+
+ZONE_LETTERS = ("A", "B", "C", "D", "E", "F")
+LEVELS = ("upper", "middle", "lower")
+ZONE_OF = {(RIGHT_LUNG, level): index + 1 for index, level in enumerate(LEVELS)}
+ZONE_OF.update({(LEFT_LUNG, level): index + 4 for index, level in enumerate(LEVELS)})
+
+
+@dataclass(frozen=True)
+class ZoneInfo:
+    letter: str
+    lung: str
+    level: str
+
+
+ZONES = tuple(ZoneInfo(letter, "right" if i < 3 else "left", LEVELS[i % 3]) for i, letter in enumerate(ZONE_LETTERS))
+
+
+def normalized_coordinates(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """(N, 2) x, y in [-1, 1] for pixel centres (the align_corners=False convention)."""
+    height, width = shape
+    return np.stack([(2 * cols + 1) / width - 1, (2 * rows + 1) / height - 1], axis=1)
+
+
+def to_canonical(points: np.ndarray, theta: np.ndarray) -> np.ndarray:
+    """Map (N, 2) normalised image points into the canonical frame.
+
+    ``theta`` (2, 3) maps canonical -> image (``affine_grid`` sampling convention), so this applies
+    its inverse.
+    """
+    linear, shift = theta[:, :2], theta[:, 2]
+    return (points - shift) @ np.linalg.inv(linear).T
+
+
+def zone_labels(lung_labels: np.ndarray, theta: np.ndarray) -> tuple[np.ndarray, dict]:
+    """(rows, cols) uint8 zones 1..6 (A..F) from a right/left lung labelmap and the STN affine.
+
+    Returns the labelmap and the canonical-frame cut lines {"top", "upper_middle", "middle_lower", "bottom"}.
+    """
+    zones = np.zeros(lung_labels.shape, dtype=np.uint8)
+    rows, cols = np.nonzero(lung_labels)
+    if rows.size == 0:
+        return zones, {}
+    canonical_y = to_canonical(normalized_coordinates(rows, cols, lung_labels.shape), theta)[:, 1]
+    top, bottom = float(canonical_y.min()), float(canonical_y.max())
+    cuts = np.array([top + (bottom - top) / 3, top + 2 * (bottom - top) / 3])
+    level_index = np.searchsorted(cuts, canonical_y, side="right")
+    sides = lung_labels[rows, cols]
+    zones[rows, cols] = np.where(sides == RIGHT_LUNG, 1, 4) + level_index
+    return zones, {"top": top, "upper_middle": float(cuts[0]), "middle_lower": float(cuts[1]), "bottom": bottom}
+
+
+def zone_areas_mm2(zones: np.ndarray, pixel_area_mm2: float) -> dict[str, float]:
+    counts = np.bincount(zones.ravel(), minlength=7)
+    return {letter: float(counts[index + 1] * pixel_area_mm2) for index, letter in enumerate(ZONE_LETTERS)}

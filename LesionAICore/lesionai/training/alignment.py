@@ -1,0 +1,175 @@
+"""Recipe ``lung-alignment``: an affine spatial transformer that maps a radiograph and its lung
+mask into a canonical frame.
+
+No hand-made target masks are needed: the canonical lung template is the mean of the training
+masks after each was mapped onto a fixed canonical box by its own lung bounding box. The STN is
+trained so that the warped lung mask overlaps that template (soft Dice + MSE), from inputs
+jittered by random affines so that it learns to undo pose, scale and rotation.
+
+The network outputs ``theta`` (batch, 2, 3): the sampling matrix of ``torch.nn.functional.affine_grid``
+(align_corners=False), i.e. canonical normalised coordinates (x, y in [-1, 1]) -> input normalised
+coordinates.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from . import common
+from .augment import random_affine_pairs, random_intensity
+from .cxr_data import limited, load_segmentation_arrays, read_cases
+
+CANONICAL_BOX = (-0.8, 0.8, -0.75, 0.85)  # x0, x1, y0, y1 of the lungs' bounding box in the canonical frame
+
+
+class AffineSTN(nn.Module):
+    """Localisation CNN on (image, lung mask) -> bounded affine parameters -> theta (B, 2, 3)."""
+
+    def __init__(self, width: int = 16):
+        super().__init__()
+        layers, channels = [], 2
+        for out in (width, width * 2, width * 4, width * 8, width * 8):
+            layers += [nn.Conv2d(channels, out, 3, padding=1), nn.BatchNorm2d(out), nn.ReLU(), nn.MaxPool2d(2)]
+            channels = out
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Sequential(nn.Flatten(), nn.Linear(channels * 16, 64), nn.ReLU(), nn.Linear(64, 7))
+        nn.init.zeros_(self.head[-1].weight)
+        nn.init.zeros_(self.head[-1].bias)
+
+    def forward(self, image: torch.Tensor, lung_mask: torch.Tensor) -> torch.Tensor:
+        pooled = F.adaptive_avg_pool2d(self.features(torch.cat([image, lung_mask], 1)), 4)
+        return parameters_to_theta(self.head(pooled))
+
+
+def build_network(config: dict) -> AffineSTN:
+    return AffineSTN(config["width"])
+
+
+def example_inputs(config: dict) -> tuple:
+    shape = tuple(config["input_size"])
+    return torch.zeros(1, 1, *shape), torch.zeros(1, 1, *shape)
+
+
+INPUT_NAMES, OUTPUT_NAMES = ["image", "lung_mask"], ["theta"]
+
+
+def parameters_to_theta(raw: torch.Tensor) -> torch.Tensor:
+    """Bounded rotation (±30°), log-scales (±0.5), shear (±0.3) and shift (±0.5) -> theta."""
+    angle = 0.52 * torch.tanh(raw[:, 0])
+    scale_x, scale_y = torch.exp(0.5 * torch.tanh(raw[:, 1])), torch.exp(0.5 * torch.tanh(raw[:, 2]))
+    shear = 0.3 * torch.tanh(raw[:, 3])
+    shift_x, shift_y = 0.5 * torch.tanh(raw[:, 4]), 0.5 * torch.tanh(raw[:, 5])
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    a11, a12 = cos * scale_x, (cos * shear - sin) * scale_y
+    a21, a22 = sin * scale_x, (sin * shear + cos) * scale_y
+    return torch.stack([torch.stack([a11, a12, shift_x], 1), torch.stack([a21, a22, shift_y], 1)], 1)
+
+
+def bounding_box_theta(mask: np.ndarray) -> np.ndarray:
+    """theta (2, 3) that maps the mask's lung bounding box onto CANONICAL_BOX."""
+    rows, cols = np.nonzero(mask)
+    height, width = mask.shape
+    x0, x1 = (2 * cols.min() + 1) / width - 1, (2 * cols.max() + 1) / width - 1
+    y0, y1 = (2 * rows.min() + 1) / height - 1, (2 * rows.max() + 1) / height - 1
+    cx0, cx1, cy0, cy1 = CANONICAL_BOX
+    sx, sy = (x1 - x0) / (cx1 - cx0), (y1 - y0) / (cy1 - cy0)
+    return np.array([[sx, 0, x0 - sx * cx0], [0, sy, y0 - sy * cy0]], dtype=np.float32)
+
+
+def warp(masks: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
+    grid = F.affine_grid(theta, list(masks.shape), align_corners=False)
+    return F.grid_sample(masks, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+def build_template(lung_masks: torch.Tensor) -> torch.Tensor:
+    """Mean (1, 1, H, W) of bounding-box-normalised binary lung masks."""
+    thetas = torch.from_numpy(np.stack([bounding_box_theta(m[0].numpy() > 0) for m in lung_masks]))
+    return warp(lung_masks, thetas).mean(0, keepdim=True)
+
+
+def overlap_loss(warped: torch.Tensor, template: torch.Tensor) -> torch.Tensor:
+    intersection = (warped * template).sum(dim=(1, 2, 3))
+    union = warped.sum(dim=(1, 2, 3)) + template.sum(dim=(1, 2, 3))
+    return (1 - 2 * intersection / union.clamp(min=1e-6)).mean() + F.mse_loss(warped, template.expand_as(warped))
+
+
+def template_dice(masks: torch.Tensor, template: torch.Tensor) -> np.ndarray:
+    """Hard Dice of each (thresholded) mask against the thresholded template."""
+    binary, reference = masks >= 0.5, template >= 0.5
+    intersection = (binary & reference).sum(dim=(1, 2, 3)).float()
+    return (2 * intersection / (binary.sum(dim=(1, 2, 3)) + reference.sum(dim=(1, 2, 3))).float()).numpy()
+
+
+def _lung_only(masks: torch.Tensor) -> torch.Tensor:
+    return (masks == 1).float()
+
+
+def _epoch(network, optimizer, images, masks, template, config):
+    network.train()
+    order = torch.randperm(len(images))
+    losses = []
+    for start in range(0, len(order), config["batch_size"]):
+        batch = order[start:start + config["batch_size"]]
+        batch_images, batch_masks = random_affine_pairs(images[batch], masks[batch], config["augment"])
+        batch_images, lung_masks = random_intensity(batch_images, config["augment"]), _lung_only(batch_masks)
+        loss = overlap_loss(warp(lung_masks, network(batch_images, lung_masks)), template)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return float(np.mean(losses))
+
+
+@torch.no_grad()
+def evaluate(network, images, masks, template, augment: dict | None = None, seed: int = 0) -> dict:
+    """Template Dice before and after alignment (optionally on affinely perturbed inputs)."""
+    network.eval()
+    if augment:
+        torch.manual_seed(seed)
+        images, masks = random_affine_pairs(images, masks, augment)
+    lung_masks = _lung_only(masks)
+    after = warp(lung_masks, network(images, lung_masks))
+    return {"before": float(template_dice(lung_masks, template).mean()),
+            "after": float(template_dice(after, template).mean())}
+
+
+def train(config: dict, run_dir) -> dict:
+    run_dir, log = common.start_run(config, run_dir)
+    common.seed_everything(config["seed"])
+    root = common.resolve_data_root(config)
+    shape = tuple(config["input_size"])
+    cases = [c for c in read_cases(root) if c.has_lung_mask]
+    images, masks = (torch.from_numpy(a.astype(np.float32)) for a in
+                     load_segmentation_arrays(limited([c for c in cases if c.split == "train"], config), root, shape))
+    val_images, val_masks = (torch.from_numpy(a.astype(np.float32)) for a in
+                             load_segmentation_arrays(limited([c for c in cases if c.split == "val"], config), root, shape))
+    template = build_template(_lung_only(masks))
+    np.save(run_dir / "template.npy", template[0, 0].numpy())
+    network = build_network(config)
+    optimizer = torch.optim.AdamW(network.parameters(), lr=config["learning_rate"], weight_decay=1e-4)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, config["epochs"])
+    best = (-1.0, None)
+    for epoch in tqdm(range(config["epochs"]), desc="lung-alignment", unit="epoch"):
+        loss = _epoch(network, optimizer, images, masks, template, config)
+        scheduler.step()
+        scores = evaluate(network, val_images, val_masks, template, config["augment"], seed=epoch)
+        log.info("epoch %d loss %.4f val template dice (perturbed) %.4f -> %.4f", epoch, loss, scores["before"], scores["after"])
+        if scores["after"] > best[0]:
+            best = (scores["after"], copy.deepcopy(network.state_dict()))
+    network.load_state_dict(best[1])
+    plain = evaluate(network, val_images, val_masks, template)
+    perturbed = evaluate(network, val_images, val_masks, template, config["augment"], seed=12345)
+    metrics = {"val_template_dice_before": plain["before"], "val_template_dice_after": plain["after"],
+               "val_perturbed_template_dice_before": perturbed["before"],
+               "val_perturbed_template_dice_after": perturbed["after"], "val_cases": len(val_images)}
+    log.info("final %s", metrics)
+    common.save_metrics(run_dir, metrics)
+    torch.save(network.state_dict(), run_dir / "best.pt")
+    common.export_onnx(network, example_inputs(config), run_dir / config["onnx_name"], INPUT_NAMES, OUTPUT_NAMES)
+    return metrics

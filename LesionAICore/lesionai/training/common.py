@@ -1,0 +1,110 @@
+"""Shared training plumbing: configs, seeding, run folders, logging, ONNX export."""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import shutil
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+RECIPES_DIR = Path(__file__).parent / "recipes"
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+
+def load_config(path: str | Path, overrides: dict | None = None) -> dict:
+    """Read a YAML recipe config; ``overrides`` replaces top-level keys."""
+    with open(path) as handle:
+        config = yaml.safe_load(handle) or {}
+    config.update(overrides or {})
+    return config
+
+
+def resolve_data_root(config: dict) -> Path:
+    """``data_root`` from the config, relative paths taken from the repository root."""
+    root = Path(config["data_root"])
+    return root if root.is_absolute() else (REPO_ROOT / root).resolve()
+
+
+def seed_everything(seed: int) -> None:
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def start_run(config: dict, run_dir: str | Path) -> tuple[Path, logging.Logger]:
+    """Create the run folder, save the config in it and return a logger writing ``train.log``."""
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    logger = logging.getLogger(f"lesionai.train.{run_dir.name}")
+    logger.setLevel(logging.INFO)
+    handler = logging.FileHandler(run_dir / "train.log")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+    logger.addHandler(handler)
+    return run_dir, logger
+
+
+def save_metrics(run_dir: Path, metrics: dict) -> None:
+    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+
+
+def export_onnx(model, example, path: Path, input_names: list[str], output_names: list[str]) -> Path:
+    """Export ``model`` in eval mode with a dynamic batch axis (TorchScript-based exporter)."""
+    import torch
+
+    model.eval()
+    axes = {name: {0: "batch"} for name in input_names + output_names}
+    with torch.no_grad():
+        torch.onnx.export(model, example, str(path), input_names=input_names, output_names=output_names,
+                          dynamic_axes=axes, opset_version=17, dynamo=False)
+    return path
+
+
+def today() -> str:
+    return date.today().isoformat()
+
+
+CXR_TRAINING_DATA = [
+    {"name": "COVID-19 image data collection (Cohen et al., arXiv:2003.11597), frontal and lateral chest radiographs",
+     "license": "per-image licences incl. CC BY, CC BY-NC-SA 4.0, CC BY-NC-ND 4.0; metadata CC BY-NC-SA 4.0",
+     "url": "https://github.com/ieee8023/covid-chestxray-dataset"},
+    {"name": "v7labs COVID-19 X-ray lung segmentation masks", "license": "CC BY 4.0",
+     "url": "https://github.com/v7labs/covid-19-xray-dataset"},
+]
+WEIGHTS_LICENSE = "CC BY-NC-SA 4.0 (research use; trained on images under non-commercial licences)"
+
+
+def registry_entry(config: dict, onnx_path: Path, metrics: dict) -> dict:
+    """A registry record for a model exported by a recipe run (the ``model:`` block of its config)."""
+    from ..registry import sha256_of
+
+    model = config["model"]
+    numbers = {key: float(value) for key, value in metrics.items() if isinstance(value, (int, float))}
+    return {"id": model["id"], "task": model["task"], "version": model["version"], "file": onnx_path.name,
+            "sha256": sha256_of(onnx_path), "size_bytes": onnx_path.stat().st_size, "license": WEIGHTS_LICENSE,
+            "training_data": CXR_TRAINING_DATA, "input": model["input"], "output": model["output"],
+            "metrics": numbers, "recipe": f"training/recipes/{config['recipe'].replace('-', '_')}.yaml",
+            "created": today(), "description": model["description"]}
+
+
+def install_run(run_dir: Path, registry_path: Path | None = None) -> dict:
+    """Copy a run's ONNX model into the packaged models folder and register it with its metrics."""
+    import json
+
+    from ..registry import ModelRegistry, register_model
+
+    config = load_config(Path(run_dir) / "config.yaml")
+    metrics = json.loads((Path(run_dir) / "metrics.json").read_text())
+    registry_path = Path(registry_path) if registry_path else Path(ModelRegistry.load().source)
+    target = registry_path.parent / config["onnx_name"]
+    shutil.copyfile(Path(run_dir) / config["onnx_name"], target)
+    entry = registry_entry(config, target, metrics)
+    register_model(registry_path, entry)
+    return entry

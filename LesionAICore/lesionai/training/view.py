@@ -1,0 +1,179 @@
+"""Recipe ``view-check``: is this a frontal chest radiograph, a lateral one, or something else?
+
+Classes: 0 frontal (PA/AP/AP supine), 1 lateral, 2 other. Frontal and lateral examples come from
+the chest X-ray collection's ``view`` column; "other" examples are slices of the spinal MRI and
+DICOM sample collections (when present) plus generated non-radiograph pictures (noise, gradients,
+shapes, inverted and rotated radiographs are *not* used: an inverted radiograph is still a chest).
+Lateral examples are few, so classes are re-weighted and augmentation is strong.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from ..severity.preprocess import normalize_percentile, resize_plane
+from . import common
+from .augment import random_affine_pairs, random_intensity
+from .cxr_data import FRONTAL_VIEWS, limited, load_plane, read_cases
+
+CLASSES = ("frontal", "lateral", "other")
+
+
+class ViewNet(nn.Module):
+    """Small CNN: (B, 1, 128, 128) in [0, 1] -> (B, 3) logits."""
+
+    def __init__(self, width: int = 16):
+        super().__init__()
+        layers, channels = [], 1
+        for out in (width, width * 2, width * 4, width * 8):
+            layers += [nn.Conv2d(channels, out, 3, padding=1), nn.BatchNorm2d(out), nn.ReLU(), nn.MaxPool2d(2)]
+            channels = out
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Sequential(nn.Dropout(0.3), nn.Linear(channels, len(CLASSES)))
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return self.head(F.adaptive_avg_pool2d(self.features(image), 1).flatten(1))
+
+
+def build_network(config: dict) -> ViewNet:
+    return ViewNet(config["width"])
+
+
+def example_inputs(config: dict) -> tuple:
+    return (torch.zeros(1, 1, *config["input_size"]),)
+
+
+INPUT_NAMES, OUTPUT_NAMES = ["image"], ["view_logits"]
+
+
+def _view_class(view: str) -> int | None:
+    if view in FRONTAL_VIEWS:
+        return 0
+    return 1 if view == "L" else None
+
+
+def radiograph_examples(root, split: str, shape, config: dict) -> tuple[np.ndarray, np.ndarray]:
+    cases = [c for c in read_cases(root) if c.split == split and _view_class(c.view) is not None]
+    laterals = [c for c in cases if _view_class(c.view) == 1]
+    cases = limited([c for c in cases if _view_class(c.view) == 0], config) + limited(laterals, config)
+    images = [normalize_percentile(resize_plane(load_plane(c.image_path(root)), shape)) for c in cases]
+    return np.stack(images), np.array([_view_class(c.view) for c in cases])
+
+
+def synthetic_others(count: int, shape, seed: int) -> np.ndarray:
+    """Generated pictures that are not radiographs: noise, gradients, blobs, stripes, flat fields."""
+    generator = np.random.default_rng(seed)
+    rows, cols = np.mgrid[0:shape[0], 0:shape[1]] / max(shape)
+    makers = [
+        lambda: generator.random(shape),
+        lambda: np.cos(rows * generator.uniform(2, 40)) * np.sin(cols * generator.uniform(2, 40)),
+        lambda: generator.uniform(-1, 1) * rows + generator.uniform(-1, 1) * cols + 0.01 * generator.random(shape),
+        lambda: _blobs(generator, shape),
+        lambda: np.full(shape, generator.uniform()) + 0.001 * generator.random(shape),
+    ]
+    return np.stack([normalize_percentile(makers[i % len(makers)]()) for i in range(count)]).astype(np.float32)
+
+
+def _blobs(generator, shape) -> np.ndarray:
+    from scipy import ndimage
+
+    return ndimage.gaussian_filter(generator.random(shape), generator.uniform(2, 12))
+
+
+def medical_others(data_root, shape, part: int) -> np.ndarray:
+    """Axial, coronal and sagittal slices of the spinal MRI and DICOM sample volumes (half by ``part``)."""
+    import SimpleITK as sitk
+
+    shared = data_root.parent
+    paths = sorted(shared.glob("spine/**/*.nii.gz")) + sorted(shared.glob("dicom/**/*.dcm"))
+    planes = []
+    for path in paths[part::2]:
+        try:
+            volume = sitk.GetArrayFromImage(sitk.ReadImage(str(path))).astype(np.float32)
+        except RuntimeError:
+            continue
+        planes += [p for p in _middle_slices(volume) if min(p.shape) >= 16]
+    return np.stack([normalize_percentile(resize_plane(p, shape)) for p in planes]) if planes else np.zeros((0, *shape), np.float32)
+
+
+def _middle_slices(volume: np.ndarray) -> list[np.ndarray]:
+    volume = volume.reshape(volume.shape[-3:]) if volume.ndim > 3 else volume
+    if volume.ndim == 2:
+        return [volume]
+    return [np.take(volume, volume.shape[axis] // 2, axis=axis) for axis in range(3)]
+
+
+def _dataset(root, split, shape, seed, part, config):
+    images, labels = radiograph_examples(root, split, shape, config)
+    others = np.concatenate([medical_others(root, shape, part), synthetic_others(60 if split == "train" else 30, shape, seed)])
+    images = np.concatenate([images, others])
+    labels = np.concatenate([labels, np.full(len(others), 2)])
+    return torch.from_numpy(images[:, None].astype(np.float32)), torch.from_numpy(labels)
+
+
+def _augment(images, config):
+    flipped = torch.where(torch.rand(len(images), 1, 1, 1) < 0.5, images.flip(-1), images)
+    warped, _ = random_affine_pairs(flipped, torch.zeros_like(flipped, dtype=torch.long), config["augment"])
+    return random_intensity(warped, config["augment"])
+
+
+def _epoch(network, optimizer, images, labels, weights, config):
+    network.train()
+    sampler = torch.multinomial(weights[labels], len(labels), replacement=True)
+    losses = []
+    for start in range(0, len(sampler), config["batch_size"]):
+        batch = sampler[start:start + config["batch_size"]]
+        loss = F.cross_entropy(network(_augment(images[batch], config)), labels[batch])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return float(np.mean(losses))
+
+
+@torch.no_grad()
+def evaluate(network, images, labels) -> dict:
+    network.eval()
+    predicted = network(images).argmax(1)
+    metrics = {"accuracy": float((predicted == labels).float().mean())}
+    for index, name in enumerate(CLASSES):
+        chosen = labels == index
+        metrics[f"recall_{name}"] = float((predicted[chosen] == index).float().mean()) if chosen.any() else float("nan")
+    metrics["frontal_flagged_rate"] = float((predicted[labels == 0] != 0).float().mean())
+    return metrics
+
+
+def train(config: dict, run_dir) -> dict:
+    run_dir, log = common.start_run(config, run_dir)
+    common.seed_everything(config["seed"])
+    root = common.resolve_data_root(config)
+    shape = tuple(config["input_size"])
+    images, labels = _dataset(root, "train", shape, config["seed"], 0, config)
+    val_images, val_labels = _dataset(root, "val", shape, config["seed"] + 1, 1, config)
+    counts = torch.bincount(labels, minlength=len(CLASSES)).float()
+    weights = 1.0 / counts.clamp(min=1)
+    network = build_network(config)
+    optimizer = torch.optim.AdamW(network.parameters(), lr=config["learning_rate"], weight_decay=1e-3)
+    best = (-1.0, None)
+    for epoch in tqdm(range(config["epochs"]), desc="view-check", unit="epoch"):
+        loss = _epoch(network, optimizer, images, labels, weights, config)
+        scores = evaluate(network, val_images, val_labels)
+        balanced = np.nanmean([scores[f"recall_{name}"] for name in CLASSES])
+        log.info("epoch %d loss %.4f val %s balanced %.4f", epoch, loss, scores, balanced)
+        if balanced > best[0]:
+            best = (balanced, copy.deepcopy(network.state_dict()))
+    network.load_state_dict(best[1])
+    metrics = evaluate(network, val_images, val_labels)
+    metrics.update({"val_balanced_accuracy": best[0], "train_counts": counts.int().tolist(),
+                    "val_counts": torch.bincount(val_labels, minlength=3).tolist()})
+    log.info("final %s", metrics)
+    common.save_metrics(run_dir, metrics)
+    torch.save(network.state_dict(), run_dir / "best.pt")
+    common.export_onnx(network, example_inputs(config), run_dir / config["onnx_name"], INPUT_NAMES, OUTPUT_NAMES)
+    return metrics

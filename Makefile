@@ -1,0 +1,38 @@
+# Two commands do all set-up on a fresh machine:
+#   make demo   creates .venv (inference only, no torch) and runs SeverityScoring on generated phantoms
+#   make test   creates .venv with the test and training extras and runs the test suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN = $(VENV)/bin
+DEMO_OUTPUT ?= demo-output
+
+.PHONY: demo test test-slow benchmark env clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed-core: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[mrml]"
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed-core
+	$(BIN)/python -m pip install --quiet -e ".[mrml,test,train]"
+	touch $@
+
+env: $(VENV)/.installed-core
+
+demo: $(VENV)/.installed-core
+	$(BIN)/lesionai demo -o $(DEMO_OUTPUT)
+
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -q
+
+test-slow: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -q -m slow
+
+benchmark: $(VENV)/.installed-core
+	$(BIN)/python benchmarks/benchmark_severity.py
+
+clean:
+	rm -rf $(VENV) $(DEMO_OUTPUT) .pytest_cache

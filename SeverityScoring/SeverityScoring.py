@@ -1,0 +1,208 @@
+"""SeverityScoring: right/left lungs, Brixia zones A-F and zone areas on a chest radiograph.
+
+This file only wires the panel to the Qt-free ``SeverityScoringLib`` (logic and typed parameters).
+The widget needs the Slicer application: it is checked statically by Testing/test_ui_names.py and
+run by SeverityScoringTest inside Slicer; the logic is tested headlessly.
+"""
+
+import time
+
+import qt
+import slicer
+import vtk
+from slicer.parameterNodeWrapper import parameterNodeWrapper
+from slicer.ScriptedLoadableModule import (
+    ScriptedLoadableModule, ScriptedLoadableModuleLogic, ScriptedLoadableModuleTest, ScriptedLoadableModuleWidget)
+from slicer.util import VTKObservationMixin
+
+from SeverityScoringLib import logic as severity
+from SeverityScoringLib import parameters
+
+# A fresh class: parameterNodeWrapper rewrites the class it decorates, the dataclass stays plain.
+SeverityScoringParameterNode = parameterNodeWrapper(
+    type("SeverityScoringParameterNode", (), {"__module__": __name__, **parameters.wrapper_namespace(slicer)}))
+POLL_INTERVAL_MS = 200
+
+
+class SeverityScoring(ScriptedLoadableModule):
+    def __init__(self, parent):
+        ScriptedLoadableModule.__init__(self, parent)
+        self.parent.title = "Severity Scoring"
+        self.parent.categories = ["LesionAI"]
+        self.parent.dependencies = ["LesionAICore"]
+        self.parent.contributors = ["LesionAI contributors"]
+        self.parent.helpText = (
+            "Segments the right and left lungs on a frontal chest radiograph, divides them into the six Brixia "
+            "zones A-F and lists each zone's area. Select the radiograph and press Apply; the run happens in a "
+            "background process and can be cancelled. For research use only, not for diagnosis.")
+        self.parent.acknowledgementText = (
+            "LesionAI is open source (Apache-2.0). Its models were trained on public chest X-ray datasets; the "
+            "model registry shipped with the extension credits each dataset and states its licence.")
+
+
+def ensureDependencies():
+    """Install missing Python packages into Slicer after asking the user (raises DependencyError)."""
+    from lesionai.dependencies import INFERENCE_REQUIREMENTS, ensure_requirements, slicer_installer
+
+    def confirm(missing):
+        question = "SeverityScoring needs these Python packages:\n\n{}\n\nInstall them now? This may take minutes."
+        return slicer.util.confirmOkCancelDisplay(question.format("\n".join(missing)), "Install LesionAI packages")
+
+    ensure_requirements(INFERENCE_REQUIREMENTS, confirm=confirm, installer=slicer_installer())
+
+
+class SeverityScoringWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
+    def __init__(self, parent=None):
+        ScriptedLoadableModuleWidget.__init__(self, parent)
+        VTKObservationMixin.__init__(self)
+        self.logic = self._parameterNode = self._parameterNodeGuiTag = self._job = None
+        self._dependenciesReady = False
+        self._pollTimer = qt.QTimer()
+        self._pollTimer.setInterval(POLL_INTERVAL_MS)
+        self._pollTimer.connect("timeout()", self.onPollJob)
+
+    def setup(self):
+        ScriptedLoadableModuleWidget.setup(self)
+        uiWidget = slicer.util.loadUI(self.resourcePath("UI/SeverityScoring.ui"))
+        self.layout.addWidget(uiWidget)
+        self.ui = slicer.util.childWidgetVariables(uiWidget)
+        uiWidget.setMRMLScene(slicer.mrmlScene)
+        self.logic = SeverityScoringLogic()
+        self.addObserver(slicer.mrmlScene, slicer.mrmlScene.StartCloseEvent, self.onSceneStartClose)
+        self.addObserver(slicer.mrmlScene, slicer.mrmlScene.EndCloseEvent, self.onSceneEndClose)
+        self.ui.applyButton.connect("clicked(bool)", self.onApplyButton)
+        self._setRunning(False)
+        self.initializeParameterNode()
+
+    def cleanup(self):
+        self._cancelJob()
+        self.removeObservers()
+
+    def enter(self):
+        self.initializeParameterNode()
+
+    def exit(self):
+        self.setParameterNode(None)
+
+    def onSceneStartClose(self, caller, event):
+        self._cancelJob()
+        self.setParameterNode(None)
+
+    def onSceneEndClose(self, caller, event):
+        if self.parent.isEntered:
+            self.initializeParameterNode()
+
+    def initializeParameterNode(self):
+        self.setParameterNode(self.logic.getParameterNode())
+        if not self._parameterNode.inputVolume:
+            self._parameterNode.inputVolume = slicer.mrmlScene.GetFirstNodeByClass("vtkMRMLScalarVolumeNode")
+
+    def setParameterNode(self, parameterNode):
+        if self._parameterNode:
+            self._parameterNode.disconnectGui(self._parameterNodeGuiTag)
+            self.removeObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._updateApplyButton)
+        self._parameterNode = parameterNode
+        if self._parameterNode:
+            self._parameterNodeGuiTag = self._parameterNode.connectGui(self.ui)
+            self.addObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._updateApplyButton)
+        self._updateApplyButton()
+
+    def _updateApplyButton(self, caller=None, event=None):
+        hasInput = bool(self._parameterNode and self._parameterNode.inputVolume)
+        self.ui.applyButton.enabled = self._job is not None or hasInput
+        self.ui.applyButton.toolTip = "Segment lungs and zones" if hasInput else "Select a chest radiograph first"
+
+    def onApplyButton(self):
+        if self._job is not None:
+            self._cancelJob()
+            return
+        with slicer.util.tryWithErrorDisplay("Could not start severity scoring.", waitCursor=True):
+            if not self._dependenciesReady:
+                ensureDependencies()
+                self._dependenciesReady = True
+            chosen = self._parameterNode
+            self._job = self.logic.start(chosen.inputVolume, threads=chosen.threads, use_gpu=chosen.useGPU)
+            self._showWarnings([])
+            self._setRunning(True)
+
+    def onPollJob(self):
+        self._job.poll()
+        self.ui.progressBar.value = int(round(100 * self._job.fraction))
+        self.ui.progressBar.format = f"{self._job.message}  %p%"
+        if self._job.running:
+            return
+        job, self._job = self._job, None
+        self._setRunning(False)
+        with slicer.util.tryWithErrorDisplay("Severity scoring failed.", waitCursor=True):
+            nodes = self.logic.finish(job, slicer.mrmlScene)
+            self._parameterNode.outputSegmentation, self._parameterNode.outputTable = nodes.segmentation, nodes.table
+            self._showWarnings(nodes.warnings)
+
+    def _cancelJob(self):
+        if self._job is not None:
+            job, self._job = self._job, None
+            self._setRunning(False)
+            self.logic.cancel(job)
+
+    def _setRunning(self, running):
+        if running:
+            self._pollTimer.start()
+        else:
+            self._pollTimer.stop()
+        self.ui.applyButton.text = "Cancel" if running else "Apply"
+        self.ui.progressBar.value = 0
+        self.ui.progressBar.visible = running
+        self._updateApplyButton()
+
+    def _showWarnings(self, warnings):
+        self.ui.warningsLabel.text = "\n".join(f"Warning: {warning}" for warning in warnings)
+        self.ui.warningsLabel.visible = bool(warnings)
+
+
+class SeverityScoringLogic(ScriptedLoadableModuleLogic, severity.SeverityScoringLogic):
+    """The Qt-free logic plus this module's parameter node (which needs the application's scene)."""
+
+    def __init__(self, pipeline=None):
+        ScriptedLoadableModuleLogic.__init__(self)
+        severity.SeverityScoringLogic.__init__(self, pipeline=pipeline)
+
+    def getParameterNode(self):
+        return SeverityScoringParameterNode(super().getParameterNode())
+
+
+class SeverityScoringTest(ScriptedLoadableModuleTest):
+    """Both run paths on a synthetic radiograph, inside Slicer: right/left lung segments, six zones."""
+
+    def setUp(self):
+        slicer.mrmlScene.Clear()
+        ensureDependencies()
+
+    def runTest(self):
+        for test in (self.test_blocking_run, self.test_background_run):
+            self.setUp()
+            test()
+
+    def test_blocking_run(self):
+        self.assertLungsAndZones(SeverityScoringLogic().process(self.phantomVolume()))
+
+    def test_background_run(self):
+        logic = SeverityScoringLogic()
+        job = logic.start(self.phantomVolume())
+        while job.running:
+            job.poll()
+            slicer.app.processEvents()
+            time.sleep(POLL_INTERVAL_MS / 1000)
+        self.assertLungsAndZones(logic.finish(job, slicer.mrmlScene))
+
+    def phantomVolume(self):
+        from lesionai.mrml import volume_node_from_image
+        from lesionai.phantom import generate_cxr_phantom
+
+        return volume_node_from_image(slicer.mrmlScene, generate_cxr_phantom(seed=7, size=(512, 512)).image, "phantom")
+
+    def assertLungsAndZones(self, nodes):
+        segmentation = nodes.segmentation.GetSegmentation()
+        names = {segmentation.GetNthSegment(index).GetName() for index in range(segmentation.GetNumberOfSegments())}
+        self.assertTrue({"right lung", "left lung"} <= names, f"segments: {sorted(names)}")
+        self.assertEqual(nodes.table.GetNumberOfRows(), 6)
+        self.delayDisplay("SeverityScoring test passed")

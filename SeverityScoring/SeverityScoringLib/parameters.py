@@ -1,0 +1,71 @@
+"""Typed parameters of the SeverityScoring module.
+
+:class:`SeverityScoringParameters` lists every user choice with its type and default. Each field
+name is the ``SlicerParameterName`` dynamic property of the widget bound to it in
+``Resources/UI/SeverityScoring.ui``. Slicer's ``parameterNodeWrapper`` (which exists only inside
+the application) turns the class into a parameter node stored in the scene; this module stays
+importable without Slicer: node types are named, not imported, and resolved by
+:func:`wrapper_namespace` when the wrapper is built.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+
+if typing.TYPE_CHECKING:  # names only: the module must import without Slicer
+    from slicer import vtkMRMLScalarVolumeNode, vtkMRMLSegmentationNode, vtkMRMLTableNode
+
+MRML_NODE_CLASS_NAMES = ("vtkMRMLScalarVolumeNode", "vtkMRMLSegmentationNode", "vtkMRMLTableNode")
+MAX_THREADS = 64
+
+
+@dataclasses.dataclass
+class SeverityScoringParameters:
+    """What the user chose in the SeverityScoring panel.
+
+    Node fields are None until a node is selected. ``threads`` is the number of CPU threads for
+    inference, 0 meaning "let the runtime decide" (1..:data:`MAX_THREADS` otherwise).
+    """
+
+    inputVolume: vtkMRMLScalarVolumeNode = None
+    outputSegmentation: vtkMRMLSegmentationNode = None
+    outputTable: vtkMRMLTableNode = None
+    useGPU: bool = False
+    threads: int = 0
+
+
+def field_names() -> list[str]:
+    """Names of the parameters, in declaration order."""
+    return [field.name for field in dataclasses.fields(SeverityScoringParameters)]
+
+
+def resolved_types(mrml) -> dict[str, type]:
+    """Parameter name -> Python type, with node classes taken from ``mrml`` (the ``slicer`` module).
+
+    Annotations are plain names looked up directly (not ``typing.get_type_hints``, which turns a
+    None default into ``Optional`` on older Pythons and would hide the node type from the wrapper).
+
+    >>> import slicer  # doctest: +SKIP
+    >>> resolved_types(slicer)["inputVolume"] is slicer.vtkMRMLScalarVolumeNode  # doctest: +SKIP
+    True
+    """
+    known = {"bool": bool, "int": int, "float": float, "str": str}
+    known.update({name: getattr(mrml, name) for name in MRML_NODE_CLASS_NAMES})
+    return {field.name: known[field.type] for field in dataclasses.fields(SeverityScoringParameters)}
+
+
+def wrapper_namespace(mrml) -> dict[str, object]:
+    """Class body (annotations and non-None defaults) from which ``parameterNodeWrapper`` builds
+    the parameter node class.
+
+    A fresh namespace is returned because ``parameterNodeWrapper`` rewrites the class it is given;
+    the dataclass itself stays untouched. Node fields get no default: the wrapper's own default for
+    nodes is None.
+    """
+    defaults = {
+        field.name: field.default
+        for field in dataclasses.fields(SeverityScoringParameters)
+        if field.default is not None
+    }
+    return {"__annotations__": resolved_types(mrml), **defaults}

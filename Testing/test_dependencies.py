@@ -1,0 +1,153 @@
+"""Declaring, checking and installing (with consent) the packages LesionAI needs."""
+
+from __future__ import annotations
+
+import re
+import sys
+
+import pytest
+
+from lesionai.dependencies import (
+    INFERENCE_REQUIREMENTS,
+    PROTECTED,
+    ensure_requirements,
+    missing_requirements,
+    refuse_protected,
+    slicer_installer,
+)
+from lesionai.errors import DependencyError
+
+ABSENT = "lesionai-test-absent-package"
+
+
+class Consent:
+    """Stands in for the confirmation dialog: answers ``answer`` and remembers each question."""
+
+    def __init__(self, answer: bool):
+        self.answer = answer
+        self.questions: list[list[str]] = []
+
+    def __call__(self, missing: list[str]) -> bool:
+        self.questions.append(list(missing))
+        return self.answer
+
+
+class DistInfoInstaller:
+    """Installs requirements by writing real ``.dist-info`` metadata into a site folder on sys.path.
+
+    The installed version is the lower bound of the requirement (or 1.0). ``works=False`` makes it
+    do nothing, as a pip run that silently installed elsewhere would.
+    """
+
+    def __init__(self, site, works: bool = True):
+        self.site = site
+        self.works = works
+        self.calls: list[list[str]] = []
+
+    def __call__(self, requirements: list[str]) -> None:
+        self.calls.append(list(requirements))
+        for requirement in requirements if self.works else []:
+            name, _, version = re.match(r"([A-Za-z0-9_.-]+)(>=|==)?([0-9.]*)", requirement).groups()
+            install_fake_distribution(self.site, name, version or "1.0")
+
+
+class FailingInstaller:
+    def __init__(self):
+        self.calls = 0
+
+    def __call__(self, requirements):
+        self.calls += 1
+        raise RuntimeError("pip exited with status 1 (no network)")
+
+
+def install_fake_distribution(site, name, version):
+    dist_info = site / f"{name.replace('-', '_')}-{version}.dist-info"
+    dist_info.mkdir(parents=True)
+    (dist_info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n", encoding="utf-8")
+
+
+@pytest.fixture
+def site(tmp_path, monkeypatch):
+    folder = tmp_path / "site-packages"
+    folder.mkdir()
+    monkeypatch.syspath_prepend(str(folder))
+    return folder
+
+
+def test_inference_requirements_leave_slicer_packages_alone():
+    names = {name.lower() for name in INFERENCE_REQUIREMENTS}
+    assert "onnxruntime" in names and "pydicom" in names
+    assert not names & (PROTECTED | {"scipy", "numpy", "simpleitk", "vtk", "slicer-core"})
+
+
+def test_inference_requirements_are_met_by_the_development_environment():
+    assert missing_requirements(INFERENCE_REQUIREMENTS) == []
+
+
+def test_absent_and_outdated_packages_are_missing(site):
+    install_fake_distribution(site, "lesionai-old-dep", "1.0")
+    requirements = {"pytest": ">=1", ABSENT: ">=2.0", "lesionai-old-dep": ">=2.0", "lesionai_old_dep": ""}
+    assert missing_requirements(requirements) == [f"{ABSENT}>=2.0", "lesionai-old-dep>=2.0"]
+
+
+def test_without_packaging_only_presence_is_checked(site, monkeypatch):
+    monkeypatch.setitem(sys.modules, "packaging.specifiers", None)
+    install_fake_distribution(site, "lesionai-old-dep", "1.0")
+    assert missing_requirements({"lesionai-old-dep": ">=2.0", ABSENT: ">=1"}) == [f"{ABSENT}>=1"]
+
+
+def test_nothing_missing_asks_nothing(site):
+    consent, installer = Consent(True), DistInfoInstaller(site)
+    assert ensure_requirements({"pytest": ">=1"}, consent, installer) == []
+    assert consent.questions == [] and installer.calls == []
+
+
+def test_asks_once_and_installs_only_what_is_missing(site):
+    consent, installer = Consent(True), DistInfoInstaller(site)
+    requirements = {"pytest": ">=1", ABSENT: ">=2.5", "lesionai-other-dep": ""}
+    installed = ensure_requirements(requirements, consent, installer)
+    assert installed == [f"{ABSENT}>=2.5", "lesionai-other-dep"]
+    assert consent.questions == [installed]
+    assert installer.calls == [installed]
+    assert missing_requirements(requirements) == []
+
+
+def test_declining_installs_nothing(site):
+    consent, installer = Consent(False), DistInfoInstaller(site)
+    with pytest.raises(DependencyError, match=f"declined.*pip install \"{ABSENT}>=1\""):
+        ensure_requirements({ABSENT: ">=1"}, consent, installer)
+    assert installer.calls == []
+    assert missing_requirements({ABSENT: ">=1"}) == [f"{ABSENT}>=1"]
+
+
+def test_installer_failure_is_a_dependency_error(site):
+    installer = FailingInstaller()
+    with pytest.raises(DependencyError, match="Installing .* failed: pip exited with status 1"):
+        ensure_requirements({ABSENT: ""}, Consent(True), installer)
+    assert installer.calls == 1
+
+
+def test_install_that_changes_nothing_is_reported(site):
+    with pytest.raises(DependencyError, match="still not available after installation. Restart Slicer"):
+        ensure_requirements({ABSENT: ""}, Consent(True), DistInfoInstaller(site, works=False))
+
+
+@pytest.mark.parametrize("requirement", [{"numpy": ">=99"}, {"SimpleITK": ">=99"}, {"slicer_core": ">=99"}, {"torch": ">=99"}])
+def test_protected_packages_are_refused_before_asking(site, requirement):
+    consent, installer = Consent(True), DistInfoInstaller(site)
+    with pytest.raises(DependencyError, match="will not install"):
+        ensure_requirements(requirement, consent, installer)
+    assert consent.questions == [] and installer.calls == []
+
+
+def test_refuse_protected_reads_names_from_requirement_strings():
+    refuse_protected(["onnxruntime>=1.17", "vtk-tools", "numpyro"])
+    for requirement in ["numpy>=2", "VTK==9.3", "torch[cuda]", "SimpleITK ; python_version>'3'"]:
+        with pytest.raises(DependencyError):
+            refuse_protected([requirement])
+
+
+def test_slicer_installer_refuses_protected_packages():
+    pytest.importorskip("slicer.util")
+    with pytest.raises(DependencyError, match="numpy"):
+        slicer_installer()(["numpy>=2"])
