@@ -82,7 +82,7 @@ class SeverityScoringWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.initializeParameterNode()
 
     def exit(self):
-        self.setParameterNode(None)
+        self._disconnectParameterNode()
 
     def onSceneStartClose(self, caller, event):
         self._cancelJob()
@@ -98,14 +98,18 @@ class SeverityScoringWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             self._parameterNode.inputVolume = slicer.mrmlScene.GetFirstNodeByClass("vtkMRMLScalarVolumeNode")
 
     def setParameterNode(self, parameterNode):
-        if self._parameterNode:
-            self._parameterNode.disconnectGui(self._parameterNodeGuiTag)
-            self.removeObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._updateApplyButton)
+        self._disconnectParameterNode()
         self._parameterNode = parameterNode
-        if self._parameterNode:
-            self._parameterNodeGuiTag = self._parameterNode.connectGui(self.ui)
-            self.addObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._updateApplyButton)
+        if parameterNode:
+            self._parameterNodeGuiTag = parameterNode.connectGui(self.ui)
+            self.addObserver(parameterNode, vtk.vtkCommand.ModifiedEvent, self._updateApplyButton)
         self._updateApplyButton()
+
+    def _disconnectParameterNode(self):
+        if self._parameterNode and self._parameterNodeGuiTag is not None:
+            self._parameterNode.disconnectGui(self._parameterNodeGuiTag)
+            self._parameterNodeGuiTag = None
+            self.removeObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._updateApplyButton)
 
     def _updateApplyButton(self, caller=None, event=None):
         hasInput = bool(self._parameterNode and self._parameterNode.inputVolume)
@@ -135,7 +139,8 @@ class SeverityScoringWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self._setRunning(False)
         with slicer.util.tryWithErrorDisplay("Severity scoring failed.", waitCursor=True):
             nodes = self.logic.finish(job, slicer.mrmlScene)
-            self._parameterNode.outputSegmentation, self._parameterNode.outputTable = nodes.segmentation, nodes.table
+            parameterNode = self.logic.getParameterNode()  # also valid while another module is shown
+            parameterNode.outputSegmentation, parameterNode.outputTable = nodes.segmentation, nodes.table
             self._showWarnings(nodes.warnings)
 
     def _cancelJob(self):

@@ -7,8 +7,8 @@ from lesionai.errors import InputError
 from lesionai.geometry import Geometry, Image, radiograph_geometry
 from lesionai.severity import checks
 from lesionai.severity.lungs import LEFT_LUNG, RIGHT_LUNG, largest_components, lung_labels_from_probability
-from lesionai.severity.orientation import display_orientation
-from lesionai.severity.zones import to_canonical, zone_areas_mm2, zone_labels
+from lesionai.severity.pipeline import display_radiograph
+from lesionai.severity.zones import canonical_y_grid, to_canonical, zone_areas_mm2, zone_labels
 
 IDENTITY = np.array([[1.0, 0, 0], [0, 1.0, 0]])
 
@@ -47,6 +47,28 @@ def test_to_canonical_inverts_theta():
     assert np.allclose(to_canonical(image_points, theta), canonical)
 
 
+def test_canonical_grid_matches_point_mapping():
+    theta = np.array([[0.9, 0.2, 0.1], [-0.15, 1.1, -0.05]])
+    shape = (6, 8)
+    rows, cols = np.mgrid[0:6, 0:8]
+    points = np.stack([(2 * cols.ravel() + 1) / 8 - 1, (2 * rows.ravel() + 1) / 6 - 1], axis=1)
+    assert np.allclose(canonical_y_grid(shape, theta).ravel(), to_canonical(points, theta)[:, 1], atol=1e-6)
+
+
+def test_coarse_probability_gives_smooth_full_resolution_lungs():
+    rows, cols = np.mgrid[0:64, 0:64]
+    probability = ((((rows - 32) / 25) ** 2 + ((cols - 16) / 10) ** 2) < 1).astype(np.float32)
+    probability += ((((rows - 32) / 25) ** 2 + ((cols - 48) / 10) ** 2) < 1)
+    probability[30:33, 15:18] = 0  # hole at coarse resolution
+    labels = lung_labels_from_probability(probability, radiograph_geometry(), (512, 512))
+    assert labels.shape == (512, 512)
+    assert labels[256, 130] == RIGHT_LUNG and labels[256, 390] == LEFT_LUNG
+    assert labels[31 * 8 + 4, 16 * 8 + 4] == RIGHT_LUNG  # the hole is filled
+    fine = lung_labels_from_probability(np.kron(probability, np.ones((8, 8), np.float32)), radiograph_geometry())
+    overlap = ((labels > 0) & (fine > 0)).sum() / ((labels > 0) | (fine > 0)).sum()
+    assert overlap > 0.95
+
+
 def test_zone_areas_use_pixel_area():
     zones = np.zeros((10, 10), np.uint8)
     zones[:2, :5] = 1
@@ -77,29 +99,14 @@ def test_right_left_comes_from_world_coordinates_not_columns():
     assert largest_components(np.zeros((5, 5), bool)) == []
 
 
-def test_display_orientation_round_trip_for_mirrored_and_transposed_files():
+def test_non_radiograph_geometry_is_read_as_standard_display():
     plane = np.arange(12, dtype=np.float32).reshape(3, 4)
-    standard = Image(plane[np.newaxis], radiograph_geometry((0.5, 0.25)))
-    display, orientation = display_orientation(standard)
-    assert np.array_equal(display.array[0], plane) and not any(vars(orientation).values())
-
-    flipped_direction = radiograph_geometry().direction.copy()
-    flipped_direction[:, 0] *= -1  # columns run towards the patient's right
-    mirrored = Image(plane[np.newaxis], Geometry(direction=flipped_direction))
-    display, orientation = display_orientation(mirrored)
-    assert np.array_equal(display.array[0], plane[:, ::-1])
-    assert np.array_equal(orientation.restore(display.array[0]), mirrored.array)
-    # the same world point keeps its voxel value
-    ijk = np.array([0, 1, 0, 1.0])
-    world = mirrored.geometry.ijk_to_ras() @ ijk
-    display_ijk = np.rint(display.geometry.ras_to_ijk() @ world).astype(int)
-    assert display.array[0, display_ijk[1], display_ijk[0]] == plane[1, 0]
-
-    transposed_direction = radiograph_geometry().direction[:, [1, 0, 2]]
-    transposed = Image(plane.T.copy()[np.newaxis], Geometry(direction=transposed_direction))
-    display, orientation = display_orientation(transposed)
-    assert orientation.transpose and np.array_equal(display.array[0], plane)
-    assert np.array_equal(orientation.restore(display.array[0]), transposed.array)
+    axial = Image(plane[np.newaxis], Geometry(spacing=(0.2, 0.3, 1.0)))
+    display, transform, warnings = display_radiograph(axial)
+    assert np.array_equal(display.array, axial.array) and transform.is_identity
+    assert display.geometry.spacing[:2] == (0.2, 0.3) and "standard display" in warnings[0]
+    standard = Image(plane[np.newaxis], radiograph_geometry())
+    assert display_radiograph(standard)[2] == []
 
 
 @pytest.mark.parametrize("array, message", [

@@ -55,17 +55,17 @@ def time_pipeline(pipeline, image, repeats: int) -> list[float]:
 
 def time_stages(pipeline, image) -> dict[str, float]:
     from lesionai.severity.lungs import lung_labels_from_probability
-    from lesionai.severity.orientation import display_orientation
+    from lesionai.severity.pipeline import display_radiograph
     from lesionai.severity.zones import zone_labels
 
-    display, _ = display_orientation(image)
+    display, _, _ = display_radiograph(image)
     plane = display.array[0].astype(np.float32)
     stages, started = {}, time.perf_counter()
     pipeline.view_probabilities(plane)
     stages["view check"], started = time.perf_counter() - started, time.perf_counter()
     probability = pipeline.lung_probability(plane)
     stages["lung model + upsampling"], started = time.perf_counter() - started, time.perf_counter()
-    lungs = lung_labels_from_probability(probability, display.geometry)
+    lungs = lung_labels_from_probability(probability, display.geometry, plane.shape)
     stages["lung post-processing"], started = time.perf_counter() - started, time.perf_counter()
     theta = pipeline.alignment(plane, lungs > 0)
     stages["alignment"], started = time.perf_counter() - started, time.perf_counter()

@@ -127,7 +127,7 @@ def image_from_sitk(sitk_image, metadata: dict | None = None) -> Image:
     direction = np.eye(3)
     spacing[:dimension] = sitk_image.GetSpacing()
     origin[:dimension] = sitk_image.GetOrigin()
-    direction[:dimension, :dimension] = np.reshape(sitk_image.GetDirection(), (dimension, dimension))
+    direction[:dimension, :dimension] = np.reshape(sitk_image.GetDirection(), (dimension,) * 2)
     if dimension == 2:
         array = array[np.newaxis]
     geometry = Geometry(tuple(spacing), tuple(lps_to_ras(origin)), lps_to_ras(direction))
@@ -282,7 +282,8 @@ def _read_dicom_dataset(path: Path, stop_before_pixels: bool = False):
     except InvalidDicomError:
         return _read_dicom_without_preamble(path, stop_before_pixels)
     except Exception as error:  # pydicom raises many types on truncated/corrupt files
-        raise InputError(f"{path} is a truncated or corrupt DICOM file: {_first_line(error)}") from error
+        raise InputError(f"{path} is a truncated or corrupt DICOM file: "
+                         f"{_first_line(error)}") from error
 
 
 def _read_dicom_without_preamble(path: Path, stop_before_pixels: bool):
@@ -359,7 +360,8 @@ def _decoded_pixels(dataset, path: Path) -> np.ndarray:
             raise DependencyError(
                 f"Cannot decode {path}: transfer syntax {getattr(syntax, 'name', syntax)} needs "
                 "a decoder; install pylibjpeg, pylibjpeg-libjpeg and pylibjpeg-openjpeg") from error
-        raise InputError(f"{path} has pixel data that cannot be decoded: {_first_line(error)}") from error
+        raise InputError(f"{path} has pixel data that cannot be decoded: "
+                         f"{_first_line(error)}") from error
     except Exception as error:
         raise InputError(f"{path} is a truncated or corrupt DICOM file (pixel data could not be "
                          f"read: {_first_line(error)})") from error
@@ -438,7 +440,7 @@ def _patient_orientation_axes(orientation) -> tuple[np.ndarray, np.ndarray] | No
     letters = [str(value).strip().upper()[:1] for value in orientation]
     if not all(letter in ORIENTATION_LETTERS for letter in letters):
         return None
-    column_axis, row_axis = (np.array(ORIENTATION_LETTERS[letter], dtype=float) for letter in letters)
+    column_axis, row_axis = (np.array(ORIENTATION_LETTERS[letter], float) for letter in letters)
     if abs(column_axis @ row_axis) > 0:
         return None
     return column_axis, row_axis
@@ -484,7 +486,7 @@ def _read_dicom_folder(folder: Path) -> Image:
     datasets = [_read_dicom_dataset(item.path) for item in ordered]
     for dataset, item in zip(datasets, ordered):
         _require_single_frame_image(dataset, item.path)
-    volume = np.stack([_dicom_pixels(dataset, item.path) for dataset, item in zip(datasets, ordered)])
+    volume = np.stack([_dicom_pixels(ds, item.path) for ds, item in zip(datasets, ordered)])
     first = datasets[0]
     geometry, spacing_known = _dicom_slice_geometry(first)
     geometry = Geometry((geometry.spacing[0], geometry.spacing[1], slice_mm), geometry.origin,
@@ -504,7 +506,8 @@ def _series_slices(folder: Path) -> list[_SeriesSlice]:
             series.setdefault(uid, []).append(_SeriesSlice(path, dataset))
     if not series:
         subfolders = sum(1 for p in folder.iterdir() if p.is_dir())
-        hint = f" (it has {subfolders} subfolders; choose the folder of one series)" if subfolders else ""
+        hint = (f" (it has {subfolders} subfolders; choose the folder of one series)"
+                if subfolders else "")
         raise InputError(f"No DICOM image files found directly in folder {folder}{hint}")
     if len(series) > 1:
         counts = ", ".join(str(len(items)) for items in series.values())

@@ -27,9 +27,8 @@ import numpy as np
 from scipy import ndimage
 
 from .geometry import Geometry, Image, radiograph_geometry
+from .severity.lungs import LEFT_LUNG, RIGHT_LUNG
 
-RIGHT_LUNG = 1
-LEFT_LUNG = 2
 MAX_INTENSITY = 4095.0
 DEFAULT_FIELD_OF_VIEW_MM = 430.0
 VIEWS = ("PA", "lateral")
@@ -71,6 +70,8 @@ def generate_cxr_phantom(
     rows, cols = _checked_size(size)
     if view not in VIEWS:
         raise ValueError(f"view must be one of {VIEWS}, got {view!r}")
+    if pixel_spacing_mm is not None and not pixel_spacing_mm > 0:
+        raise ValueError(f"pixel_spacing_mm must be positive, got {pixel_spacing_mm}")
     rng = np.random.default_rng(seed)
     placement = _random_placement(rng)
     if view == "PA":
@@ -150,7 +151,7 @@ def _to_output_grid(work: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 
 
-def rasterize_polygon(vertices_rc: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+def _rasterize_polygon(vertices_rc: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """Boolean mask of the pixel centres inside a closed polygon given as (N, 2) (row, col).
 
     Scan-line filling with the even-odd rule; vertices may lie outside the grid.
@@ -198,7 +199,7 @@ def _soft_mask(polygons_xy, placement, shape, sigma_px) -> np.ndarray:
     """Union of anatomy polygons on a grid of ``shape``, edges blurred by ``sigma_px``."""
     mask = np.zeros(shape, dtype=bool)
     for polygon in polygons_xy:
-        mask |= rasterize_polygon(placement.to_pixels(polygon, shape), shape)
+        mask |= _rasterize_polygon(placement.to_pixels(polygon, shape), shape)
     return _blur(mask.astype(np.float32), sigma_px)
 
 
@@ -233,6 +234,7 @@ class _FrontalAnatomy:
     heart_left_x: float
     lung_air: float
     mediastinum_level: float
+    retrocardiac_air: float
     rib_start_y: float
     rib_spacing: float
 
@@ -253,8 +255,9 @@ def _sample_frontal(rng: np.random.Generator) -> _FrontalAnatomy:
         mediastinum_half_width=rng.uniform(0.055, 0.07),
         heart_right_x=rng.uniform(0.09, 0.12),
         heart_left_x=rng.uniform(0.19, 0.26),
-        lung_air=rng.uniform(0.38, 0.5),
+        lung_air=rng.uniform(0.28, 0.48),
         mediastinum_level=rng.uniform(0.72, 0.8),
+        retrocardiac_air=rng.uniform(0.2, 0.4),
         rib_start_y=rng.uniform(0.07, 0.1),
         rib_spacing=rng.uniform(0.052, 0.062),
     )
@@ -325,7 +328,7 @@ def _draw_frontal(rng, placement, shape) -> tuple[np.ndarray, np.ndarray]:
 def _lung_labels(outlines: dict, placement: _Placement, shape) -> np.ndarray:
     labels = np.zeros(shape, dtype=np.uint8)
     for side, outline in outlines.items():
-        labels[rasterize_polygon(placement.to_pixels(outline, shape), shape)] = side
+        labels[_rasterize_polygon(placement.to_pixels(outline, shape), shape)] = side
     return labels
 
 
@@ -339,10 +342,12 @@ def _frontal_density(rng, anatomy, outlines, placement, work) -> np.ndarray:
     density -= _lung_air(rng, anatomy.lung_air, lung_field, px)
     vessels = _vessels(rng, anatomy, placement, work, px) + _hila(anatomy, x, y)
     density += vessels * lung_field
-    # The heart and mediastinum hide the lung behind them: brighten towards their own level.
+    # The heart and mediastinum overlie the lung behind them: brighten towards their own level,
+    # leaving the retrocardiac lung a little darker, as on real films.
     silhouette = _soft_mask([_cardiomediastinal_outline(anatomy)], placement, work, 0.01 / px)
     silhouette *= _smoothstep(0.0, 0.12, y)
-    density += np.clip(anatomy.mediastinum_level - density, 0.0, None) * silhouette
+    opacity = silhouette * (1.0 - anatomy.retrocardiac_air * lung_field)
+    density += np.clip(anatomy.mediastinum_level - density, 0.0, None) * opacity
     bone_visibility = (0.25 + 0.75 * lung_field) * (1.0 - 0.7 * silhouette)
     density += _skeleton(rng, anatomy, x, y) * bone_visibility
     return density + _trachea(x, y) + _spine(anatomy, x, y) + _gastric_bubble(anatomy, x, y)
@@ -380,8 +385,8 @@ def _abdomen(anatomy, x, y) -> np.ndarray:
 def _gastric_bubble(anatomy, x, y) -> np.ndarray:
     """Air in the stomach fundus, just under the left hemidiaphragm."""
     top = anatomy.left_dome_y + 0.035
-    distance = np.sqrt(((x - 0.2) / 0.06) ** 2 + ((y - top - 0.03) / 0.03) ** 2)
-    return -0.08 * _smoothstep(1.0, 0.4, distance) * _smoothstep(top - 0.01, top + 0.01, y)
+    distance = np.sqrt(((x - 0.2) / 0.07) ** 2 + ((y - top - 0.025) / 0.025) ** 2)
+    return -0.06 * _smoothstep(1.0, 0.3, distance) * _smoothstep(top - 0.01, top + 0.01, y)
 
 
 def _lung_air(rng, air_depth: float, lung_field, px) -> np.ndarray:
@@ -569,7 +574,7 @@ def _film_response(rng: np.random.Generator, density: np.ndarray) -> np.ndarray:
     """Relative brightness -> 0..1 display value: smooth exposure bias and a film-like curve."""
     exposed = np.clip(density * _exposure_bias(rng, density.shape), 0.0, None)
     exposed = np.tanh(1.1 * exposed) / np.tanh(1.1)  # the shoulder compresses bone and abdomen
-    return np.clip(exposed, 0.0, 1.0) ** rng.uniform(0.8, 1.2)
+    return np.clip(exposed, 0.0, 1.0) ** rng.uniform(0.75, 1.3)
 
 
 def _exposure_bias(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:

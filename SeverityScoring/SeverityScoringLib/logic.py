@@ -50,8 +50,8 @@ LUNGS_FILE_NAME = "lungs.nrrd"
 ZONES_FILE_NAME = "zones.nrrd"
 RESULT_FILE_NAME = "result.json"
 TABLE_COLUMNS = ("zone", "lung", "level", "area_mm2")
-# Hiding every CUDA device makes onnxruntime's CUDA provider fail to start, and onnxruntime then
-# falls back to the CPU provider: the one switch that works for any onnxruntime build.
+# Hiding every CUDA device makes onnxruntime's CUDA provider fail to start; onnxruntime's Python
+# session then falls back to its CPU provider. Works for any onnxruntime build, CPU-only included.
 CPU_ONLY_ENV = {"CUDA_VISIBLE_DEVICES": ""}
 STDERR_LINES_REPORTED = 20
 
@@ -199,8 +199,9 @@ class SeverityScoringLogic:
 
 
 def check_radiograph_node(volume_node) -> None:
-    """Raise InputError unless ``volume_node`` is a single-slice, single-component scalar volume.
+    """Raise InputError unless ``volume_node`` is a single-slice scalar volume holding voxels.
 
+    Colour (vector) volumes pass: the node adapter turns them into grey luma. Label maps do not.
     Touches nothing: callers run it before creating any node or file.
     """
     if volume_node is None:
@@ -212,7 +213,6 @@ def check_radiograph_node(volume_node) -> None:
     image_data = volume_node.GetImageData()
     if image_data is None:
         raise InputError(f"Volume '{name}' holds no image data. Load the radiograph again.")
-    _check_grayscale(name, image_data.GetNumberOfScalarComponents())
     _check_single_slice(image_data.GetDimensions()[2])
 
 
@@ -297,14 +297,6 @@ def _check_outputs_exist(output_folder: Path) -> None:
     missing = [file_name for file_name in expected if not (output_folder / file_name).is_file()]
     if missing:
         raise ProcessError(f"Severity scoring finished without writing {', '.join(missing)} in {output_folder}.")
-
-
-def _check_grayscale(name: str, components: int) -> None:
-    if components != 1:
-        raise InputError(
-            f"'{name}' has {components} components per pixel (a colour image); SeverityScoring expects a "
-            "grayscale radiograph. Convert it with the 'Vector to Scalar Volume' module first."
-        )
 
 
 def _check_single_slice(slices: int) -> None:

@@ -24,14 +24,15 @@ MAX_THREADS = 64
 class SeverityScoringParameters:
     """What the user chose in the SeverityScoring panel.
 
-    Node fields are None until a node is selected. ``threads`` is the number of CPU threads for
-    inference, 0 meaning "let the runtime decide" (1..:data:`MAX_THREADS` otherwise).
+    Node fields are None until a node is selected. ``useGPU``: run on a CUDA GPU when the installed
+    onnxruntime offers one (False: always the CPU). ``threads``: CPU threads for inference, 0 meaning
+    "let the runtime decide" (1..:data:`MAX_THREADS` otherwise).
     """
 
     inputVolume: vtkMRMLScalarVolumeNode = None
     outputSegmentation: vtkMRMLSegmentationNode = None
     outputTable: vtkMRMLTableNode = None
-    useGPU: bool = False
+    useGPU: bool = True
     threads: int = 0
 
 

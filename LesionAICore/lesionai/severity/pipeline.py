@@ -12,12 +12,13 @@ from typing import Callable
 
 import numpy as np
 
-from ..geometry import Image
+from ..errors import InputError
+from ..geometry import Image, radiograph_geometry
+from ..imageio import DisplayTransform, from_display_orientation, to_display_orientation
 from ..registry import ModelRegistry
 from ..runtime import load_model
 from . import checks
 from .lungs import lung_labels_from_probability
-from .orientation import display_orientation
 from .preprocess import model_input, resize_plane
 from .zones import ZONES, zone_areas_mm2, zone_labels
 
@@ -77,20 +78,20 @@ class SeverityPipeline:
         report = progress or (lambda fraction, message: None)
         started = time.perf_counter()
         checks.validate_radiograph(image)
-        display, orientation = display_orientation(image)
+        display, orientation, orientation_warnings = display_radiograph(image)
         plane = display.array[0].astype(np.float32)
         report(0.1, "checking the view")
         view = self.view_probabilities(plane)
         report(0.3, "segmenting the lungs")
-        lungs = lung_labels_from_probability(self.lung_probability(plane), display.geometry)
+        lungs = lung_labels_from_probability(self.lung_probability(plane), display.geometry, plane.shape)
         report(0.6, "aligning to the canonical frame")
         theta = self.alignment(plane, lungs > 0)
         zones, cuts = zone_labels(lungs, theta)
         report(0.9, "measuring zones")
-        warnings = checks.view_warnings(view) + checks.lung_warnings(lungs) + checks.spacing_warnings(image)
+        warnings = orientation_warnings + checks.view_warnings(view) + checks.lung_warnings(lungs) + checks.spacing_warnings(image)
         result = SeverityResult(
-            lung_labels=image.with_array(orientation.restore(lungs)),
-            zone_labels=image.with_array(orientation.restore(zones)),
+            lung_labels=image.with_array(from_display_orientation(lungs[np.newaxis], orientation)),
+            zone_labels=image.with_array(from_display_orientation(zones[np.newaxis], orientation)),
             zones=_zone_table(zones, display), alignment=_alignment_record(theta, cuts, plane.shape),
             warnings=warnings, models=self.model_versions(), timing_s=time.perf_counter() - started,
             view_probabilities=view)
@@ -105,10 +106,9 @@ class SeverityPipeline:
         return {classes[index]: float(p) for index, p in enumerate(probabilities)}
 
     def lung_probability(self, plane: np.ndarray) -> np.ndarray:
-        """Lung probability (rows, cols) at the plane's resolution."""
+        """Lung probability at the model's input resolution."""
         logits = self.model(LUNG_MODEL).run({"image": self.prepared(LUNG_MODEL, plane)})["lung_logits"]
-        probability = 1.0 / (1.0 + np.exp(-logits[0, 0]))
-        return resize_plane(probability, plane.shape)
+        return 1.0 / (1.0 + np.exp(-logits[0, 0]))
 
     def alignment(self, plane: np.ndarray, lung_mask: np.ndarray) -> np.ndarray:
         """STN affine theta (2, 3): canonical normalised -> image normalised coordinates."""
@@ -119,6 +119,23 @@ class SeverityPipeline:
 
     def model_versions(self) -> dict[str, str]:
         return {model_id: self.registry.get(model_id).version for model_id in (VIEW_MODEL, LUNG_MODEL, ALIGNMENT_MODEL)}
+
+
+def display_radiograph(image: Image) -> tuple[Image, DisplayTransform, list[str]]:
+    """The radiograph in standard display, how to map results back, and any orientation warning.
+
+    An image whose geometry is not that of a radiograph (e.g. a PNG loaded into Slicer, which gets
+    an axial placement) is taken as stored: head at the top, patient's right on the image left.
+    """
+    try:
+        display, transform = to_display_orientation(image)
+        return display, transform, []
+    except InputError:
+        row_mm, col_mm = image.geometry.spacing[1], image.geometry.spacing[0]
+        assumed = Image(image.array, radiograph_geometry((row_mm, col_mm)), dict(image.metadata))
+        warning = ("image geometry is not that of a radiograph; assumed the standard display "
+                   "(head at the top, patient's right on the image left)")
+        return assumed, DisplayTransform(), [warning]
 
 
 def _zone_table(zones: np.ndarray, display: Image) -> dict[str, dict]:

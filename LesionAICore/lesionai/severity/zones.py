@@ -40,12 +40,6 @@ class ZoneInfo:
 ZONES = tuple(ZoneInfo(letter, "right" if i < 3 else "left", LEVELS[i % 3]) for i, letter in enumerate(ZONE_LETTERS))
 
 
-def normalized_coordinates(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """(N, 2) x, y in [-1, 1] for pixel centres (the align_corners=False convention)."""
-    height, width = shape
-    return np.stack([(2 * cols + 1) / width - 1, (2 * rows + 1) / height - 1], axis=1)
-
-
 def to_canonical(points: np.ndarray, theta: np.ndarray) -> np.ndarray:
     """Map (N, 2) normalised image points into the canonical frame.
 
@@ -56,21 +50,31 @@ def to_canonical(points: np.ndarray, theta: np.ndarray) -> np.ndarray:
     return (points - shift) @ np.linalg.inv(linear).T
 
 
+def canonical_y_grid(shape: tuple[int, int], theta: np.ndarray) -> np.ndarray:
+    """Canonical-frame y of every pixel centre of a (rows, cols) image (an affine, so separable)."""
+    height, width = shape
+    x = (2 * np.arange(width) + 1) / width - 1
+    y = (2 * np.arange(height) + 1) / height - 1
+    inverse = np.linalg.inv(theta[:, :2])
+    offset = -(inverse @ theta[:, 2])[1]
+    return (inverse[1, 0] * x[np.newaxis, :] + inverse[1, 1] * y[:, np.newaxis] + offset).astype(np.float32)
+
+
 def zone_labels(lung_labels: np.ndarray, theta: np.ndarray) -> tuple[np.ndarray, dict]:
     """(rows, cols) uint8 zones 1..6 (A..F) from a right/left lung labelmap and the STN affine.
 
     Returns the labelmap and the canonical-frame cut lines {"top", "upper_middle", "middle_lower", "bottom"}.
     """
-    zones = np.zeros(lung_labels.shape, dtype=np.uint8)
-    rows, cols = np.nonzero(lung_labels)
-    if rows.size == 0:
-        return zones, {}
-    canonical_y = to_canonical(normalized_coordinates(rows, cols, lung_labels.shape), theta)[:, 1]
-    top, bottom = float(canonical_y.min()), float(canonical_y.max())
-    cuts = np.array([top + (bottom - top) / 3, top + 2 * (bottom - top) / 3])
-    level_index = np.searchsorted(cuts, canonical_y, side="right")
-    sides = lung_labels[rows, cols]
-    zones[rows, cols] = np.where(sides == RIGHT_LUNG, 1, 4) + level_index
+    lung = lung_labels > 0
+    if not lung.any():
+        return np.zeros(lung_labels.shape, dtype=np.uint8), {}
+    canonical_y = canonical_y_grid(lung_labels.shape, theta)
+    lung_y = canonical_y[lung]
+    top, bottom = float(lung_y.min()), float(lung_y.max())
+    cuts = np.array([top + (bottom - top) / 3, top + 2 * (bottom - top) / 3], dtype=np.float32)
+    level_index = np.searchsorted(cuts, canonical_y, side="right").astype(np.uint8)
+    first_zone = np.where(lung_labels == RIGHT_LUNG, 1, 4).astype(np.uint8)
+    zones = np.where(lung, first_zone + level_index, 0).astype(np.uint8)
     return zones, {"top": top, "upper_middle": float(cuts[0]), "middle_lower": float(cuts[1]), "bottom": bottom}
 
 

@@ -114,8 +114,8 @@ def full_resolution_dice(network, cases, root, shape) -> list[float]:
     for case in cases:
         plane = load_plane(case.image_path(root))
         logits = network(torch.from_numpy(model_input(plane, shape)))
-        probability = resize_plane(torch.sigmoid(logits)[0, 0].numpy(), plane.shape)
-        labels = lung_labels_from_probability(probability, radiograph_geometry())
+        probability = torch.sigmoid(logits)[0, 0].numpy()
+        labels = lung_labels_from_probability(probability, radiograph_geometry(), plane.shape)
         scores.append(dice(labels > 0, load_mask(case.mask_path(root))))
     return scores
 

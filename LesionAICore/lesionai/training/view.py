@@ -103,7 +103,8 @@ def medical_others(data_root, shape, part: int) -> np.ndarray:
 
 
 def _middle_slices(volume: np.ndarray) -> list[np.ndarray]:
-    volume = volume.reshape(volume.shape[-3:]) if volume.ndim > 3 else volume
+    while volume.ndim > 3:  # 4D series (diffusion, fMRI): the first volume
+        volume = volume[0]
     if volume.ndim == 2:
         return [volume]
     return [np.take(volume, volume.shape[axis] // 2, axis=axis) for axis in range(3)]

@@ -1,0 +1,155 @@
+"""End-to-end: the ``lesionai`` command line on phantoms, real radiographs and bad inputs."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image as PILImage
+
+from lesionai import cli
+from lesionai.geometry import Image
+from lesionai.imageio import read_image, write_image
+from lesionai.phantom import generate_cxr_phantom
+from lesionai.severity.outputs import CASE_FILES
+
+REPO_ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+
+
+def overlap(a: np.ndarray, b: np.ndarray) -> float:
+    return 2 * (a & b).sum() / (a.sum() + b.sum())
+
+
+@pytest.fixture(scope="module")
+def phantom_files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("inputs")
+    frontal = generate_cxr_phantom(seed=11, size=(768, 640))
+    write_image(frontal.image, folder / "frontal.nrrd")
+    png = generate_cxr_phantom(seed=12, size=(512, 512))
+    PILImage.fromarray((png.image.array[0] / 16).astype(np.uint8)).save(folder / "frontal_png.png")
+    lateral = generate_cxr_phantom(seed=13, size=(512, 512), view="lateral")
+    write_image(lateral.image, folder / "lateral.nrrd")
+    (folder / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"not really a png")
+    write_image(Image(np.zeros((5, 256, 256), np.float32)), folder / "volume.nrrd")
+    return folder, frontal, png
+
+
+@pytest.fixture(scope="module")
+def batch_run(phantom_files, tmp_path_factory):
+    folder, _, _ = phantom_files
+    output = tmp_path_factory.mktemp("results")
+    names = ["frontal.nrrd", "frontal_png.png", "lateral.nrrd", "corrupt.png", "volume.nrrd"]
+    status = cli.main(["severity", *[str(folder / n) for n in names], "-o", str(output), "--progress", "none"])
+    return status, output
+
+
+def test_batch_skips_bad_files_and_reports_failure(batch_run):
+    status, output = batch_run
+    assert status == 1
+    assert sorted(p.name for p in output.iterdir()) == ["frontal", "frontal_png", "lateral"]
+
+
+def test_case_folder_holds_the_output_contract(batch_run):
+    _, output = batch_run
+    case = output / "frontal"
+    assert sorted(p.name for p in case.iterdir()) == sorted(CASE_FILES)
+    record = json.loads((case / "result.json").read_text())
+    assert set(record) >= {"input", "labels", "zones", "alignment", "warnings", "models", "timing_s"}
+    assert list(record["zones"]) == ["A", "B", "C", "D", "E", "F"]
+    assert all(zone["area_mm2"] > 0 for zone in record["zones"].values())
+    assert record["labels"]["lungs"]["1"] == "right lung" and record["labels"]["zones"]["6"].startswith("zone F")
+    assert np.array(record["alignment"]["theta"]).shape == (2, 3)
+    assert set(record["models"]) == {"cxr-lung-unet", "cxr-lung-stn", "cxr-view-check"}
+
+
+def test_labelmaps_keep_the_input_geometry_and_find_the_phantom_lungs(batch_run, phantom_files):
+    _, output = batch_run
+    _, frontal, _ = phantom_files
+    lungs = read_image(output / "frontal" / "lungs.nrrd")
+    zones = read_image(output / "frontal" / "zones.nrrd")
+    assert lungs.geometry == frontal.image.geometry and lungs.array.shape == frontal.image.array.shape
+    assert set(np.unique(lungs.array)) == {0, 1, 2} and set(np.unique(zones.array)) == set(range(7))
+    for side in (1, 2):
+        assert overlap(lungs.array == side, frontal.lung_labels == side) > 0.85
+    assert ((zones.array > 0) == (lungs.array > 0)).all()
+
+
+def test_segmentation_file_opens_with_named_segments(batch_run):
+    slicer = pytest.importorskip("slicer")
+    from lesionai.mrml import load_segmentation
+
+    _, output = batch_run
+    scene = slicer.vtkMRMLScene()
+    node = load_segmentation(output / "frontal" / "segmentation.seg.nrrd", scene)
+    segmentation = node.GetSegmentation()
+    names = [segmentation.GetNthSegment(i).GetName() for i in range(segmentation.GetNumberOfSegments())]
+    assert names[:2] == ["right lung", "left lung"] and len(names) == 8
+    assert names[2].startswith("zone A")
+
+
+def test_lateral_view_is_flagged(batch_run):
+    _, output = batch_run
+    warnings = json.loads((output / "lateral" / "result.json").read_text())["warnings"]
+    assert any("lateral" in w or "frontal" in w for w in warnings)
+
+
+def test_existing_results_are_never_replaced_without_permission(phantom_files, tmp_path):
+    folder, _, _ = phantom_files
+    user_folder = tmp_path / "frontal"
+    user_folder.mkdir()
+    (user_folder / "notes.txt").write_text("mine")
+    status = cli.main(["severity", str(folder / "frontal.nrrd"), "-o", str(tmp_path), "--progress", "none"])
+    assert status == 1 and (user_folder / "notes.txt").read_text() == "mine"
+    status = cli.main(["severity", str(folder / "frontal.nrrd"), "-o", str(tmp_path), "--progress", "none", "--overwrite"])
+    assert status == 1 and sorted(p.name for p in user_folder.iterdir()) == ["notes.txt"]
+
+
+def test_overwrite_replaces_an_earlier_lesionai_result(phantom_files, tmp_path):
+    folder, _, _ = phantom_files
+    arguments = ["severity", str(folder / "frontal_png.png"), "-o", str(tmp_path), "--progress", "none"]
+    assert cli.main(arguments) == 0
+    assert cli.main(arguments) == 1
+    assert cli.main(arguments + ["--overwrite"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["frontal_png"]
+
+
+def test_json_progress_from_a_real_subprocess(phantom_files, tmp_path):
+    folder, _, _ = phantom_files
+    completed = subprocess.run(
+        [sys.executable, "-m", "lesionai.cli", "severity", str(folder / "frontal_png.png"), "-o", str(tmp_path),
+         "--progress", "json"], capture_output=True, text=True, cwd=REPO_ROOT / "LesionAICore", timeout=300)
+    events = [json.loads(line) for line in completed.stdout.splitlines() if line.startswith("{")]
+    assert completed.returncode == 0, completed.stderr
+    fractions = [e["fraction"] for e in events if e["event"] == "progress"]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert [e for e in events if e["event"] == "result"][0]["output"].endswith("frontal_png")
+
+
+def test_models_list_and_verify(capsys):
+    assert cli.main(["models", "list"]) == 0
+    listed = capsys.readouterr().out
+    assert all(model in listed for model in ("cxr-lung-unet", "cxr-lung-stn", "cxr-view-check"))
+    assert cli.main(["models", "verify"]) == 0
+
+
+def test_demo_writes_a_report(tmp_path):
+    assert cli.main(["demo", "-o", str(tmp_path), "--phantoms", "2", "--progress", "none"]) == 0
+    report = (tmp_path / "index.html").read_text()
+    assert "phantom-1-frontal" in report and (tmp_path / "results" / "phantom-1-frontal" / "overlay.png").is_file()
+    assert cli.main(["demo", "-o", str(tmp_path), "--phantoms", "2", "--progress", "none"]) == 0
+
+
+@pytest.mark.realdata
+def test_real_val_radiographs_are_segmented(shared_data, tmp_path):
+    import csv
+
+    with open(shared_data / "cxr" / "cases.csv", newline="") as handle:
+        cases = [r for r in csv.DictReader(handle) if r["split"] == "val" and r["has_lung_mask"] == "1"][:4]
+    paths = [str(shared_data / "cxr" / "images" / f"{c['stem']}.png") for c in cases]
+    assert cli.main(["severity", *paths, "-o", str(tmp_path), "--progress", "none"]) == 0
+    for case in cases:
+        lungs = read_image(tmp_path / case["stem"] / "lungs.nrrd").array[0]
+        mask = np.asarray(PILImage.open(shared_data / "cxr" / "lung_masks" / f"{case['stem']}.png"))
+        valid = mask != 255
+        assert overlap((lungs > 0) & valid, (mask == 1) & valid) > 0.85
