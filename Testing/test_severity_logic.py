@@ -184,6 +184,13 @@ def radiograph(scene, phantom):
     return mrml.volume_node_from_image(scene, phantom.image, "chest")
 
 
+@pytest.fixture
+def full_size_radiograph(scene):
+    """A phantom large enough for the real models (they need at least 128 px per side)."""
+    image = phantom_module.generate_cxr_phantom(seed=3, size=(512, 448)).image
+    return mrml.volume_node_from_image(scene, image, "chest")
+
+
 @pytest.fixture(autouse=True)
 def private_temp_folder(tmp_path, monkeypatch):
     """The system temporary folder, redirected so each test can see what the logic left there."""
@@ -410,9 +417,9 @@ def test_cli_command_and_environment(scene, radiograph, phantom, tmp_path):
     automatic, chosen = factory.processes
     assert automatic.argv[1:4] == ["-m", "lesionai.cli", "severity"]
     assert automatic.argv[automatic.argv.index("--progress") + 1] == "json"
-    assert "--threads" not in automatic.argv and "CUDA_VISIBLE_DEVICES" not in automatic.env
+    assert "--threads" not in automatic.argv and "LESIONAI_DEVICE" not in automatic.env
     assert chosen.argv[chosen.argv.index("--threads") + 1] == "3"
-    assert chosen.env["CUDA_VISIBLE_DEVICES"] == ""
+    assert chosen.env["LESIONAI_DEVICE"] == "cpu"
     assert str(ROOT / "LesionAICore") in automatic.env["PYTHONPATH"].split(os.pathsep)
 
 
@@ -542,17 +549,17 @@ def installed_models():
     return registry
 
 
-def test_real_pipeline_on_phantom(installed_models, scene, radiograph):
+def test_real_pipeline_on_phantom(installed_models, scene, full_size_radiograph):
     pipeline = pipeline_module.SeverityPipeline(registry=installed_models, threads=1)
-    nodes = logic.SeverityScoringLogic(pipeline=pipeline).process(radiograph)
+    nodes = logic.SeverityScoringLogic(pipeline=pipeline).process(full_size_radiograph)
     assert_lungs_and_six_zones(nodes, "chest")
     assert segment_voxel_count(nodes.segmentation, "right lung") > 0
     assert segment_voxel_count(nodes.segmentation, "left lung") > 0
 
 
-def test_real_cli_in_background_on_phantom(installed_models, scene, radiograph):
+def test_real_cli_in_background_on_phantom(installed_models, scene, full_size_radiograph):
     logic_ = logic.SeverityScoringLogic()
-    job = logic_.start(radiograph, threads=1)
+    job = logic_.start(full_size_radiograph, threads=1)
     job.process.wait(timeout=300)
     nodes = logic_.finish(job, scene)
     assert_lungs_and_six_zones(nodes, "chest")

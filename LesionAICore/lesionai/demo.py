@@ -20,9 +20,7 @@ from .batch import BatchOutcome, run_severity_batch
 from .errors import InputError
 from .imageio import write_image
 from .phantom import generate_cxr_phantom
-from .render import write_html_report
-
-REPORT_MARKER = "lesionai-demo-report"
+from .render import REPORT_GENERATOR, write_html_report
 
 
 @dataclass
@@ -88,7 +86,7 @@ def _rerun(output: Path) -> bool:
 
 
 def _check_report_replaceable(report: Path) -> None:
-    if report.exists() and REPORT_MARKER not in report.read_text(errors="replace"):
+    if report.exists() and REPORT_GENERATOR not in report.read_text(errors="replace"):
         raise InputError(f"{report} exists and was not written by the LesionAI demo; choose another output folder")
 
 

@@ -311,6 +311,7 @@ def _write_atomically(path: Path, text: str) -> None:
             stream.write(text)
             stream.flush()
             os.fsync(stream.fileno())
+        os.chmod(temporary, 0o644)  # mkstemp creates 0600; the registry is a shared, packaged file
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -123,9 +123,14 @@ def clear_session_cache() -> None:
 
 
 def default_providers() -> list[str]:
-    """CUDA then CPU when this onnxruntime build offers CUDA, else CPU only."""
+    """CUDA then CPU when this onnxruntime build offers CUDA, else CPU only.
+
+    ``LESIONAI_DEVICE=cpu`` in the environment forces the CPU (the Slicer module's "Use GPU" off).
+    """
     import onnxruntime
 
+    if os.environ.get("LESIONAI_DEVICE", "").lower() == "cpu":
+        return [CPU_PROVIDER]
     available = onnxruntime.get_available_providers()
     return [CUDA_PROVIDER, CPU_PROVIDER] if CUDA_PROVIDER in available else [CPU_PROVIDER]
 

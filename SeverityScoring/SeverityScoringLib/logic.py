@@ -50,9 +50,8 @@ LUNGS_FILE_NAME = "lungs.nrrd"
 ZONES_FILE_NAME = "zones.nrrd"
 RESULT_FILE_NAME = "result.json"
 TABLE_COLUMNS = ("zone", "lung", "level", "area_mm2")
-# Hiding every CUDA device makes onnxruntime's CUDA provider fail to start; onnxruntime's Python
-# session then falls back to its CPU provider. Works for any onnxruntime build, CPU-only included.
-CPU_ONLY_ENV = {"CUDA_VISIBLE_DEVICES": ""}
+# Read by lesionai.runtime.default_providers: the child process uses the CPU provider only.
+CPU_ONLY_ENV = {"LESIONAI_DEVICE": "cpu"}
 STDERR_LINES_REPORTED = 20
 
 

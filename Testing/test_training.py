@@ -1,0 +1,79 @@
+"""Training recipes run headless, save their config and metrics, and export ONNX that matches torch."""
+
+import json
+
+import numpy as np
+import pytest
+import yaml
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("monai")
+
+from lesionai import cli  # noqa: E402
+from lesionai.errors import InputError  # noqa: E402
+from lesionai.runtime import OnnxModel  # noqa: E402
+from lesionai.training import common, recipes  # noqa: E402
+
+QUICK = {
+    "lung-segmentation": {"epochs": 1, "max_cases": 6, "input_size": [64, 64], "channels": [4, 8, 16], "batch_size": 4},
+    "lung-alignment": {"epochs": 1, "max_cases": 6, "input_size": [128, 128], "width": 4, "batch_size": 4},
+    "view-check": {"epochs": 1, "max_cases": 6, "input_size": [64, 64], "width": 4, "batch_size": 8},
+}
+
+
+def quick_config(recipe: str, tmp_path, shared_data) -> str:
+    config = common.load_config(recipes.default_config(recipe), QUICK[recipe])
+    config["data_root"] = str(shared_data / "cxr")
+    path = tmp_path / f"{recipe}.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return str(path)
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("recipe", sorted(QUICK))
+def test_recipe_trains_exports_and_matches_onnx(recipe, tmp_path, shared_data):
+    run_dir = tmp_path / "run"
+    assert cli.main(["train", recipe, "--config", quick_config(recipe, tmp_path, shared_data), "--run-dir", str(run_dir)]) == 0
+    saved = yaml.safe_load((run_dir / "config.yaml").read_text())
+    assert saved["recipe"] == recipe and saved["seed"] == 20261123
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics and "epoch 0" in (run_dir / "train.log").read_text()
+
+    module = recipes.recipe_module(recipe)
+    network = module.build_network(saved)
+    network.load_state_dict(torch.load(run_dir / "best.pt"))
+    network.eval()
+    generator = torch.Generator().manual_seed(0)
+    inputs = [torch.rand(2, *example.shape[1:], generator=generator) for example in module.example_inputs(saved)]
+    with torch.no_grad():
+        expected = network(*inputs).numpy()
+    onnx_model = OnnxModel(run_dir / saved["onnx_name"])
+    actual = onnx_model.run(dict(zip(module.INPUT_NAMES, (i.numpy() for i in inputs))))[module.OUTPUT_NAMES[0]]
+    np.testing.assert_allclose(actual, expected, rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.realdata
+def test_export_and_install_registers_the_model(tmp_path, shared_data):
+    run_dir = tmp_path / "run"
+    recipe = "view-check"
+    assert cli.main(["train", recipe, "--config", quick_config(recipe, tmp_path, shared_data), "--run-dir", str(run_dir)]) == 0
+    registry_path = tmp_path / "models" / "registry.json"
+    registry_path.parent.mkdir()
+    registry_path.write_text('{"models": [], "schema_version": 1}\n')
+    (run_dir / "cxr_view_check.onnx").unlink()
+    recipes.export_run(run_dir)
+    entry = common.install_run(run_dir, registry_path)
+    from lesionai.registry import ModelRegistry
+
+    registry = ModelRegistry.load(registry_path)
+    assert registry.get("cxr-view-check").metrics["accuracy"] == pytest.approx(entry["metrics"]["accuracy"])
+    assert registry.path("cxr-view-check").is_file()
+
+
+def test_unknown_recipe_and_mismatched_config_are_refused(tmp_path):
+    with pytest.raises(InputError, match="Unknown recipe"):
+        recipes.recipe_module("brain-tumour")
+    config = tmp_path / "wrong.yaml"
+    config.write_text("recipe: view-check\n")
+    with pytest.raises(InputError, match="is for recipe 'view-check'"):
+        recipes.train("lung-alignment", config, tmp_path / "run")
