@@ -173,7 +173,6 @@ def update_volume_node(volume_node, image: Image):
 
 def load_volume(path, scene, labelmap: bool = False):
     """Read an image file into a new volume node the way Slicer does (archetype storage node)."""
-    import slicer
 
     path = Path(path)
     if not path.is_file():

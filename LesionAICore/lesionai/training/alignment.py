@@ -111,19 +111,12 @@ def _lung_only(masks: torch.Tensor) -> torch.Tensor:
 
 
 def _epoch(network, optimizer, images, masks, template, config):
-    network.train()
-    order = torch.randperm(len(images))
-    losses = []
-    for start in range(0, len(order), config["batch_size"]):
-        batch = order[start:start + config["batch_size"]]
+    def batch_loss(batch):
         batch_images, batch_masks = random_affine_pairs(images[batch], masks[batch], config["augment"])
         batch_images, lung_masks = random_intensity(batch_images, config["augment"]), _lung_only(batch_masks)
-        loss = overlap_loss(warp(lung_masks, network(batch_images, lung_masks)), template)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
-    return float(np.mean(losses))
+        return overlap_loss(warp(lung_masks, network(batch_images, lung_masks)), template)
+
+    return common.train_epoch(network, optimizer, torch.randperm(len(images)), config["batch_size"], batch_loss)
 
 
 @torch.no_grad()

@@ -51,6 +51,22 @@ def start_run(config: dict, run_dir: str | Path) -> tuple[Path, logging.Logger]:
     return run_dir, logger
 
 
+def train_epoch(network, optimizer, order, batch_size: int, batch_loss) -> float:
+    """One optimisation pass over ``order`` (sample indices) in batches; returns the mean loss.
+
+    ``batch_loss(indices)`` builds the augmented batch and returns its loss tensor.
+    """
+    network.train()
+    losses = []
+    for start in range(0, len(order), batch_size):
+        loss = batch_loss(order[start:start + batch_size])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return float(np.mean(losses))
+
+
 def save_metrics(run_dir: Path, metrics: dict) -> None:
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
 

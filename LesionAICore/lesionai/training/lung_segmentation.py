@@ -80,19 +80,11 @@ def _training_arrays(config, root, cases, shape):
 
 
 def _epoch(network, optimizer, images, masks, config):
-    network.train()
-    order = torch.randperm(len(images))
-    losses = []
-    for start in range(0, len(order), config["batch_size"]):
-        batch = order[start:start + config["batch_size"]]
+    def batch_loss(batch):
         batch_images, batch_masks = random_affine_pairs(images[batch], masks[batch], config["augment"])
-        batch_images = random_intensity(batch_images, config["augment"])
-        loss = masked_loss(network(batch_images), batch_masks)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
-    return float(np.mean(losses))
+        return masked_loss(network(random_intensity(batch_images, config["augment"])), batch_masks)
+
+    return common.train_epoch(network, optimizer, torch.randperm(len(images)), config["batch_size"], batch_loss)
 
 
 @torch.no_grad()

@@ -125,17 +125,11 @@ def _augment(images, config):
 
 
 def _epoch(network, optimizer, images, labels, weights, config):
-    network.train()
-    sampler = torch.multinomial(weights[labels], len(labels), replacement=True)
-    losses = []
-    for start in range(0, len(sampler), config["batch_size"]):
-        batch = sampler[start:start + config["batch_size"]]
-        loss = F.cross_entropy(network(_augment(images[batch], config)), labels[batch])
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
-    return float(np.mean(losses))
+    def batch_loss(batch):
+        return F.cross_entropy(network(_augment(images[batch], config)), labels[batch])
+
+    balanced_order = torch.multinomial(weights[labels], len(labels), replacement=True)
+    return common.train_epoch(network, optimizer, balanced_order, config["batch_size"], batch_loss)
 
 
 @torch.no_grad()
