@@ -153,3 +153,34 @@ def test_real_val_radiographs_are_segmented(shared_data, tmp_path):
         mask = np.asarray(PILImage.open(shared_data / "cxr" / "lung_masks" / f"{case['stem']}.png"))
         valid = mask != 255
         assert overlap((lungs > 0) & valid, (mask == 1) & valid) > 0.85
+
+
+def test_without_the_mrml_library_the_labelmaps_are_still_written(phantom_files, tmp_path, monkeypatch):
+    from lesionai.severity import outputs
+
+    folder, _, _ = phantom_files
+    monkeypatch.setattr(outputs, "mrml_available", lambda: False)
+    assert cli.main(["severity", str(folder / "frontal_png.png"), "-o", str(tmp_path), "--progress", "none"]) == 0
+    case = tmp_path / "frontal_png"
+    assert not (case / "segmentation.seg.nrrd").exists() and (case / "lungs.nrrd").is_file()
+    warnings = json.loads((case / "result.json").read_text())["warnings"]
+    assert any("lesionai[mrml]" in w for w in warnings)
+
+
+def test_a_tampered_model_file_stops_the_pipeline_with_a_clear_error(tmp_path, phantom_files):
+    import shutil
+
+    from lesionai.errors import ModelError
+    from lesionai.registry import ModelRegistry
+    from lesionai.severity.pipeline import SeverityPipeline
+
+    packaged = ModelRegistry.load()
+    models = tmp_path / "models"
+    shutil.copytree(packaged.models_dir, models)
+    weights = models / packaged.get("cxr-lung-unet").file
+    content = bytearray(weights.read_bytes())
+    content[len(content) // 2] ^= 0xFF  # one flipped byte in the middle of the weights
+    weights.write_bytes(bytes(content))
+    pipeline = SeverityPipeline(ModelRegistry.load(models / "registry.json"))
+    with pytest.raises(ModelError, match="cxr-lung-unet"):
+        pipeline.run(phantom_files[1].image)

@@ -74,7 +74,11 @@ def _replace(staging: Path, case_dir: Path) -> None:
 def _write_files(image: Image, result: SeverityResult, folder: Path, input_name: str) -> None:
     write_image(result.lung_labels, folder / "lungs.nrrd")
     write_image(result.zone_labels, folder / "zones.nrrd")
-    write_segmentation_file(image, result, folder / "segmentation.seg.nrrd")
+    if mrml_available():
+        write_segmentation_file(image, result, folder / "segmentation.seg.nrrd")
+    else:
+        result.warnings.append("segmentation.seg.nrrd not written: the MRML library is missing "
+                               "(pip install 'lesionai[mrml]'); lungs.nrrd and zones.nrrd hold the same labels")
     render_overlay(image, result.lung_labels.array, result.zone_labels.array, folder / "overlay.png",
                    title=input_name, text_lines=overlay_lines(result))
     (folder / "result.json").write_text(json.dumps(result_record(result, input_name), indent=2) + "\n")
@@ -89,6 +93,16 @@ def result_record(result: SeverityResult, input_name: str) -> dict:
 def overlay_lines(result: SeverityResult) -> list[str]:
     areas = ", ".join(f"{letter} {zone['area_mm2'] / 100:.0f}" for letter, zone in result.zones.items())
     return [f"zone areas (cm2): {areas}"] + [f"warning: {w}" for w in result.warnings]
+
+
+def mrml_available() -> bool:
+    """True when MRML nodes can be created here (slicer-core headless, or the Slicer application)."""
+    try:
+        import slicer
+
+        return hasattr(slicer, "vtkMRMLScene") and hasattr(slicer, "vtkMRMLSegmentationNode")
+    except ImportError:
+        return False
 
 
 def write_segmentation_file(image: Image, result: SeverityResult, path: Path) -> Path:

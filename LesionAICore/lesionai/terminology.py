@@ -1,0 +1,116 @@
+"""The Slicer terminology context of SeverityScoring's segments, generated from its label table.
+
+Slicer's segment editor offers the terms of loaded terminology contexts (``*.term.json`` files in
+the dcmqi segment-context format: categories holding types, types holding modifiers, each a DICOM
+code with an optional recommended RGB colour). This module builds the context
+``LesionAI - SeverityScoring`` from :mod:`lesionai.severity.labels`, so the file shipped in
+``Resources/Terminology`` can never disagree with the codes and colours written into results.
+
+Regenerate the shipped file with::
+
+    python -m lesionai.terminology Resources/Terminology/LesionAI-SeverityScoring.term.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .mrml import CodedEntry, SegmentSpec
+
+__all__ = ["CONTEXT_NAME", "CONTEXT_SCHEMA", "severity_terminology_context", "terminology_context", "terminology_json",
+           "write_terminology", "main"]
+
+CONTEXT_NAME = "LesionAI - SeverityScoring"
+CONTEXT_SCHEMA = "https://raw.githubusercontent.com/qiicr/dcmqi/master/doc/schemas/segment-context-schema.json#"
+
+
+def severity_terminology_context() -> dict:
+    """The SeverityScoring terminology context as a JSON-ready dictionary.
+
+    Categories, types and modifiers appear in the order the lung segments (then the zone
+    segments) first use them; a term's recommended colour is that of the first segment using it.
+
+    >>> context = severity_terminology_context()
+    >>> [m["CodeMeaning"] for m in context["SegmentationCodes"]["Category"][0]["Type"][0]["Modifier"]]
+    ['Right', 'Left']
+    """
+    from .severity.labels import LUNG_SEGMENTS, ZONE_SEGMENTS
+
+    return terminology_context(CONTEXT_NAME, [*LUNG_SEGMENTS, *ZONE_SEGMENTS])
+
+
+def terminology_context(name: str, segments: list[SegmentSpec]) -> dict:
+    """A segment context named ``name`` holding the category/type/modifier codes of ``segments``.
+
+    Segments without terminology are ignored. Raises ValueError when two segments give the same
+    code value different meanings, which Slicer would show as one ambiguous term.
+    """
+    categories: dict[tuple[str, str], dict] = {}
+    for segment in segments:
+        if segment.terminology is not None:
+            _add_segment(categories, segment)
+    return {"SegmentationCategoryTypeContextName": name, "@schema": CONTEXT_SCHEMA,
+            "SegmentationCodes": {"Category": [_as_lists(entry) for entry in categories.values()]}}
+
+
+def terminology_json(context: dict | None = None) -> str:
+    """``context`` (default: the SeverityScoring one) as the exact text of the ``.term.json`` file."""
+    return json.dumps(context or severity_terminology_context(), indent=2) + "\n"
+
+
+def write_terminology(path) -> Path:
+    """Write the SeverityScoring context to ``path`` (parent folders created); returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(terminology_json(), encoding="utf-8")
+    return path
+
+
+def _add_segment(categories: dict, segment: SegmentSpec) -> None:
+    """Add the segment's codes to ``categories``; terms are nested dictionaries keyed by code."""
+    terms = segment.terminology
+    colour = {"recommendedDisplayRGBValue": _rgb(segment.color)}
+    category = _entry(categories, terms.category, {"showAnatomy": False, "Type": {}})
+    if terms.modifier is None:
+        _entry(category["Type"], terms.type, colour)
+    else:
+        type_entry = _entry(category["Type"], terms.type, {})
+        _entry(type_entry.setdefault("Modifier", {}), terms.modifier, colour)
+
+
+def _entry(entries: dict, code: CodedEntry, extra: dict) -> dict:
+    """The entry of ``code`` in ``entries`` ((scheme, value) -> entry), added with ``extra`` if new."""
+    scheme, value, meaning = code
+    existing = entries.setdefault((scheme, value), {"CodingSchemeDesignator": scheme, "CodeValue": value,
+                                                    "CodeMeaning": meaning, **extra})
+    if existing["CodeMeaning"] != meaning:
+        raise ValueError(f"Code {scheme} {value} is used as both {existing['CodeMeaning']!r} "
+                         f"and {meaning!r}; fix lesionai/severity/labels.py")
+    return existing
+
+
+def _as_lists(entry: dict) -> dict:
+    """``entry`` with its nested Type/Modifier dictionaries turned into lists, order kept."""
+    return {key: [_as_lists(item) for item in value.values()] if isinstance(value, dict) else value
+            for key, value in entry.items()}
+
+
+def _rgb(color: tuple[float, float, float]) -> list[int]:
+    """A 0..1 colour as the 0..255 integers of ``recommendedDisplayRGBValue``."""
+    return [int(round(min(max(channel, 0.0), 1.0) * 255)) for channel in color]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m lesionai.terminology",
+                                     description="Write the SeverityScoring Slicer terminology context.")
+    parser.add_argument("outfile", type=Path, help="the .term.json file to write")
+    arguments = parser.parse_args(argv)
+    print(f"wrote {write_terminology(arguments.outfile)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
