@@ -20,8 +20,8 @@ from pathlib import Path
 
 from .mrml import CodedEntry, SegmentSpec
 
-__all__ = ["CONTEXT_NAME", "CONTEXT_SCHEMA", "severity_terminology_context", "terminology_context", "terminology_json",
-           "write_terminology", "main"]
+__all__ = ["CONTEXT_NAME", "CONTEXT_SCHEMA", "main", "severity_terminology_context", "terminology_context",
+           "terminology_json", "write_terminology"]
 
 CONTEXT_NAME = "LesionAI - SeverityScoring"
 CONTEXT_SCHEMA = "https://raw.githubusercontent.com/qiicr/dcmqi/master/doc/schemas/segment-context-schema.json#"
@@ -100,7 +100,7 @@ def _as_lists(entry: dict) -> dict:
 
 def _rgb(color: tuple[float, float, float]) -> list[int]:
     """A 0..1 colour as the 0..255 integers of ``recommendedDisplayRGBValue``."""
-    return [int(round(min(max(channel, 0.0), 1.0) * 255)) for channel in color]
+    return [round(min(max(channel, 0.0), 1.0) * 255) for channel in color]
 
 
 def main(argv: list[str] | None = None) -> int:
