@@ -18,12 +18,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image as PILImage
-from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import encapsulate
 from pydicom.uid import (
     ComputedRadiographyImageStorage,
     DigitalXRayImageStorageForPresentation,
-    ExplicitVRLittleEndian,
     JPEG2000Lossless,
     JPEGBaseline8Bit,
     generate_uid,
@@ -32,6 +30,8 @@ from pydicom.uid import (
 from lesionai import cli
 from lesionai.imageio import read_image
 from lesionai.phantom import generate_cxr_phantom
+
+from dicom_samples import new_dataset
 
 CR_SPACING_MM = 0.35
 DX_SPACING_MM = 0.3
@@ -44,15 +44,9 @@ def dice(a: np.ndarray, b: np.ndarray) -> float:
     return 2 * (a & b).sum() / (a.sum() + b.sum())
 
 
-def radiograph_dataset(modality: str, sop_class: str, rows: int, cols: int) -> Dataset:
+def radiograph_dataset(modality: str, sop_class: str, rows: int, cols: int):
     """A single-frame radiograph header without pixels (uncompressed little endian meta)."""
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = sop_class
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    dataset = Dataset()
-    dataset.file_meta = meta
-    dataset.SOPClassUID, dataset.SOPInstanceUID = sop_class, meta.MediaStorageSOPInstanceUID
+    dataset = new_dataset(sop_class)
     dataset.Modality, dataset.ViewPosition, dataset.BodyPartExamined = modality, "PA", "CHEST"
     dataset.PatientName, dataset.PatientID = "Phantom^Chest", "PHANTOM"
     dataset.StudyInstanceUID, dataset.SeriesInstanceUID = generate_uid(), generate_uid()
@@ -94,12 +88,7 @@ def write_dx_jpeg_baseline(intensity: np.ndarray, path: Path, orientation: str |
 
 def write_dicomdir_like(path: Path) -> Path:
     """A media directory index (no image) as found beside exported series."""
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = "1.2.840.10008.1.3.10"
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    dataset = Dataset()
-    dataset.file_meta = meta
+    dataset = new_dataset("1.2.840.10008.1.3.10")
     dataset.FileSetID = "PHANTOM"
     dataset.DirectoryRecordSequence = []
     dataset.save_as(path, enforce_file_format=True)

@@ -7,13 +7,11 @@ import pydicom
 import pytest
 import SimpleITK as sitk
 from PIL import Image as PILImage
-from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import encapsulate
 from pydicom.uid import (
-    CTImageStorage,
     ComputedRadiographyImageStorage,
+    CTImageStorage,
     DigitalXRayImageStorageForPresentation,
-    ExplicitVRLittleEndian,
     JPEG2000Lossless,
     JPEGBaseline8Bit,
     JPEGLSLossless,
@@ -32,19 +30,15 @@ from lesionai.imageio import (
     write_image,
 )
 
+from dicom_samples import new_dataset
+
 STUDY_UID = generate_uid()
 
 
 def make_dicom(path, pixels, sop_class=DigitalXRayImageStorageForPresentation, modality="DX",
                photometric="MONOCHROME2", bits=16, series_uid=None, **attributes):
     """Write a minimal single-frame DICOM image holding ``pixels`` (uncompressed)."""
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = sop_class
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID, ds.SOPInstanceUID = sop_class, meta.MediaStorageSOPInstanceUID
+    ds = new_dataset(sop_class)
     ds.StudyInstanceUID, ds.SeriesInstanceUID = STUDY_UID, series_uid or generate_uid()
     ds.Modality, ds.PatientName, ds.PatientID = modality, "Test^Phantom", "PHANTOM"
     ds.Rows, ds.Columns = pixels.shape[:2]
