@@ -13,6 +13,7 @@ from lesionai import cli  # noqa: E402
 from lesionai.errors import InputError  # noqa: E402
 from lesionai.runtime import OnnxModel  # noqa: E402
 from lesionai.training import common, recipes  # noqa: E402
+from lesionai.training.cxr_data import write_phantom_collection  # noqa: E402
 
 QUICK = {
     "lung-segmentation": {"epochs": 1, "max_cases": 6, "input_size": [64, 64], "channels": [4, 8, 16], "batch_size": 4},
@@ -21,27 +22,32 @@ QUICK = {
 }
 
 
-def quick_config(recipe: str, tmp_path, shared_data) -> str:
+def quick_config(recipe: str, tmp_path, data_root) -> str:
     config = common.load_config(recipes.default_config(recipe), QUICK[recipe])
-    config["data_root"] = str(shared_data / "cxr")
+    config["data_root"] = str(data_root)
     path = tmp_path / f"{recipe}.yaml"
     path.write_text(yaml.safe_dump(config))
     return str(path)
 
 
-@pytest.mark.realdata
-@pytest.mark.parametrize("recipe", sorted(QUICK))
-def test_recipe_trains_exports_and_matches_onnx(recipe, tmp_path, shared_data):
+@pytest.fixture(scope="module")
+def phantom_collection(tmp_path_factory):
+    """Generated radiographs in the development collection's layout: the recipes run without the data."""
+    return write_phantom_collection(tmp_path_factory.mktemp("phantom-cxr"), {"train": 6, "val": 3}, size=(160, 160))
+
+
+def train_and_check_export(recipe, tmp_path, data_root):
+    """Train quickly, check the saved config, log and metrics, and that ONNX matches the checkpoint."""
     run_dir = tmp_path / "run"
-    assert cli.main(["train", recipe, "--config", quick_config(recipe, tmp_path, shared_data), "--run-dir", str(run_dir)]) == 0
+    assert cli.main(["train", recipe, "--config", quick_config(recipe, tmp_path, data_root), "--run-dir", str(run_dir)]) == 0
     saved = yaml.safe_load((run_dir / "config.yaml").read_text())
     assert saved["recipe"] == recipe and saved["seed"] == 20261123
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert metrics and "epoch 0" in (run_dir / "train.log").read_text()
+    assert metrics["device"] == common.training_device(saved).type and "epoch 0" in (run_dir / "train.log").read_text()
 
     module = recipes.recipe_module(recipe)
     network = module.build_network(saved)
-    network.load_state_dict(torch.load(run_dir / "best.pt"))
+    network.load_state_dict(torch.load(run_dir / "best.pt", map_location="cpu"))
     network.eval()
     generator = torch.Generator().manual_seed(0)
     inputs = [torch.rand(2, *example.shape[1:], generator=generator) for example in module.example_inputs(saved)]
@@ -50,13 +56,27 @@ def test_recipe_trains_exports_and_matches_onnx(recipe, tmp_path, shared_data):
     onnx_model = OnnxModel(run_dir / saved["onnx_name"])
     actual = onnx_model.run(dict(zip(module.INPUT_NAMES, (i.numpy() for i in inputs))))[module.OUTPUT_NAMES[0]]
     np.testing.assert_allclose(actual, expected, rtol=1e-3, atol=1e-4)
+    return metrics
+
+
+@pytest.mark.parametrize("recipe", sorted(QUICK))
+def test_recipe_trains_on_phantoms_and_exports(recipe, tmp_path, phantom_collection):
+    metrics = train_and_check_export(recipe, tmp_path, phantom_collection)
+    if recipe == "lung-segmentation":
+        assert metrics["val_cases"] == 3 and metrics["train_cases"] == 6
 
 
 @pytest.mark.realdata
-def test_export_and_install_registers_the_model(tmp_path, shared_data):
+@pytest.mark.parametrize("recipe", sorted(QUICK))
+def test_recipe_trains_on_real_radiographs_and_exports(recipe, tmp_path, shared_data):
+    train_and_check_export(recipe, tmp_path, shared_data / "cxr")
+
+
+def test_export_and_install_registers_the_model(tmp_path, phantom_collection):
     run_dir = tmp_path / "run"
     recipe = "view-check"
-    assert cli.main(["train", recipe, "--config", quick_config(recipe, tmp_path, shared_data), "--run-dir", str(run_dir)]) == 0
+    assert cli.main(["train", recipe, "--config", quick_config(recipe, tmp_path, phantom_collection),
+                     "--run-dir", str(run_dir)]) == 0
     registry_path = tmp_path / "models" / "registry.json"
     registry_path.parent.mkdir()
     registry_path.write_text('{"models": [], "schema_version": 1}\n')
@@ -77,3 +97,14 @@ def test_unknown_recipe_and_mismatched_config_are_refused(tmp_path):
     config.write_text("recipe: view-check\n")
     with pytest.raises(InputError, match="is for recipe 'view-check'"):
         recipes.train("lung-alignment", config, tmp_path / "run")
+
+
+def test_training_device_follows_the_config():
+    assert common.training_device({"device": "cpu"}).type == "cpu"
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert common.training_device({}).type == expected
+    if not torch.cuda.is_available():
+        with pytest.raises(InputError, match="sees no CUDA GPU"):
+            common.training_device({"device": "cuda"})
+    with pytest.raises(InputError, match="not a training device"):
+        common.training_device({"device": "tpu"})

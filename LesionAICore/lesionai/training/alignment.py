@@ -89,7 +89,8 @@ def warp(masks: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
 
 def build_template(lung_masks: torch.Tensor) -> torch.Tensor:
     """Mean (1, 1, H, W) of bounding-box-normalised binary lung masks."""
-    thetas = torch.from_numpy(np.stack([bounding_box_theta(m[0].numpy() > 0) for m in lung_masks]))
+    thetas = torch.from_numpy(np.stack([bounding_box_theta(m[0].cpu().numpy() > 0) for m in lung_masks]))
+    thetas = thetas.to(lung_masks.device)
     return warp(lung_masks, thetas).mean(0, keepdim=True)
 
 
@@ -103,7 +104,7 @@ def template_dice(masks: torch.Tensor, template: torch.Tensor) -> np.ndarray:
     """Hard Dice of each (thresholded) mask against the thresholded template."""
     binary, reference = masks >= 0.5, template >= 0.5
     intersection = (binary & reference).sum(dim=(1, 2, 3)).float()
-    return (2 * intersection / (binary.sum(dim=(1, 2, 3)) + reference.sum(dim=(1, 2, 3))).float()).numpy()
+    return (2 * intersection / (binary.sum(dim=(1, 2, 3)) + reference.sum(dim=(1, 2, 3))).float()).cpu().numpy()
 
 
 def _lung_only(masks: torch.Tensor) -> torch.Tensor:
@@ -132,19 +133,24 @@ def evaluate(network, images, masks, template, augment: dict | None = None, seed
             "after": float(template_dice(after, template).mean())}
 
 
+def _split_arrays(cases, split: str, root, shape, config: dict, device) -> tuple[torch.Tensor, torch.Tensor]:
+    """(N, 1, H, W) float images and masks (0, 1, 255) of one split, on the training device."""
+    arrays = load_segmentation_arrays(limited([c for c in cases if c.split == split], config), root, shape)
+    return tuple(torch.from_numpy(a.astype(np.float32)).to(device) for a in arrays)
+
+
 def train(config: dict, run_dir) -> dict:
     run_dir, log = common.start_run(config, run_dir)
     common.seed_everything(config["seed"])
     root = common.resolve_data_root(config)
     shape = tuple(config["input_size"])
     cases = [c for c in read_cases(root) if c.has_lung_mask]
-    images, masks = (torch.from_numpy(a.astype(np.float32)) for a in
-                     load_segmentation_arrays(limited([c for c in cases if c.split == "train"], config), root, shape))
-    val_images, val_masks = (torch.from_numpy(a.astype(np.float32)) for a in
-                             load_segmentation_arrays(limited([c for c in cases if c.split == "val"], config), root, shape))
+    device = common.training_device(config)
+    images, masks = _split_arrays(cases, "train", root, shape, config, device)
+    val_images, val_masks = _split_arrays(cases, "val", root, shape, config, device)
     template = build_template(_lung_only(masks))
-    np.save(run_dir / "template.npy", template[0, 0].numpy())
-    network = build_network(config)
+    np.save(run_dir / "template.npy", template[0, 0].cpu().numpy())
+    network = build_network(config).to(device)
     optimizer = torch.optim.AdamW(network.parameters(), lr=config["learning_rate"], weight_decay=1e-4)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, config["epochs"])
     best = (-1.0, None)
@@ -160,7 +166,8 @@ def train(config: dict, run_dir) -> dict:
     perturbed = evaluate(network, val_images, val_masks, template, config["augment"], seed=12345)
     metrics = {"val_template_dice_before": plain["before"], "val_template_dice_after": plain["after"],
                "val_perturbed_template_dice_before": perturbed["before"],
-               "val_perturbed_template_dice_after": perturbed["after"], "val_cases": len(val_images)}
+               "val_perturbed_template_dice_after": perturbed["after"], "val_cases": len(val_images),
+               "device": device.type}
     log.info("final %s", metrics)
     common.save_metrics(run_dir, metrics)
     torch.save(network.state_dict(), run_dir / "best.pt")

@@ -38,6 +38,23 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def training_device(config: dict):
+    """The torch device named by the config's ``device``: ``auto`` (CUDA when PyTorch sees a GPU,
+    else CPU, the default), ``cpu``, ``cuda`` or ``cuda:N``."""
+    import torch
+
+    from ..errors import InputError
+
+    wanted = str(config.get("device", "auto"))
+    if wanted == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if wanted.startswith("cuda") and not torch.cuda.is_available():
+        raise InputError(f"device: {wanted} was asked for, but PyTorch sees no CUDA GPU; use device: auto or cpu")
+    if wanted != "cpu" and not wanted.startswith("cuda"):
+        raise InputError(f"device: {wanted} is not a training device; use auto, cpu, cuda or cuda:N")
+    return torch.device(wanted)
+
+
 def start_run(config: dict, run_dir: str | Path) -> tuple[Path, logging.Logger]:
     """Create the run folder, save the config in it and return a logger writing ``train.log``."""
     run_dir = Path(run_dir)
@@ -75,7 +92,7 @@ def export_onnx(model, example, path: Path, input_names: list[str], output_names
     """Export ``model`` in eval mode with a dynamic batch axis (TorchScript-based exporter)."""
     import torch
 
-    model.eval()
+    model.cpu().eval()
     axes = {name: {0: "batch"} for name in input_names + output_names}
     with torch.no_grad():
         torch.onnx.export(model, example, str(path), input_names=input_names, output_names=output_names,

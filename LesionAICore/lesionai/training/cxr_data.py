@@ -66,3 +66,40 @@ def load_segmentation_arrays(cases: list[Case], root: Path, shape: tuple[int, in
     images = [normalize_percentile(resize_plane(load_plane(c.image_path(root)), shape)) for c in cases]
     masks = [resize_plane(load_mask(c.mask_path(root)), shape, nearest=True) for c in cases]
     return np.stack(images)[:, None], np.stack(masks)[:, None]
+
+
+def write_phantom_collection(root: Path, counts: dict[str, int], size: tuple[int, int] = (256, 256),
+                             laterals: int = 2, seed: int = 0) -> Path:
+    """Write generated radiographs in this collection's layout (``cases.csv``, ``images/``, ``lung_masks/``).
+
+    ``counts`` maps split -> number of frontal phantoms (with lung masks); each split also gets
+    ``laterals`` lateral phantoms without masks. Lets every recipe run where the development data
+    is absent (tests, a first try of a GPU set-up). Returns ``root``.
+    """
+    from ..phantom import generate_cxr_phantom
+
+    root = Path(root)
+    (root / "images").mkdir(parents=True, exist_ok=True)
+    (root / "lung_masks").mkdir(exist_ok=True)
+    rows, index = [], seed
+    for split, count in counts.items():
+        for view in ["PA"] * count + ["lateral"] * laterals:
+            phantom = generate_cxr_phantom(seed=index, size=size, view=view)
+            stem = f"phantom-{index:05d}"
+            _save_grey(phantom.image.array[0], root / "images" / f"{stem}.png")
+            if view == "PA":
+                PILImage.fromarray((phantom.lung_labels[0] > 0).astype(np.uint8)).save(root / "lung_masks" / f"{stem}.png")
+            rows.append({"stem": stem, "split": split, "view": "PA" if view == "PA" else "L",
+                         "has_lung_mask": "1" if view == "PA" else "0"})
+            index += 1
+    with open(root / "cases.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["stem", "split", "view", "has_lung_mask"])
+        writer.writeheader()
+        writer.writerows(rows)
+    return root
+
+
+def _save_grey(plane: np.ndarray, path: Path) -> None:
+    low, high = float(plane.min()), float(plane.max())
+    scaled = (plane - low) / (high - low or 1.0) * 255
+    PILImage.fromarray(np.round(scaled).astype(np.uint8)).save(path)

@@ -79,6 +79,10 @@ def _training_arrays(config, root, cases, shape):
     return torch.from_numpy(images), torch.from_numpy(masks.astype(np.int64))
 
 
+def _device_of(network: torch.nn.Module) -> torch.device:
+    return next(network.parameters()).device
+
+
 def _epoch(network, optimizer, images, masks, config):
     def batch_loss(batch):
         batch_images, batch_masks = random_affine_pairs(images[batch], masks[batch], config["augment"])
@@ -92,8 +96,8 @@ def _validation_dice(network, images, masks) -> float:
     network.eval()
     scores = []
     for start in range(0, len(images), 16):
-        probabilities = torch.sigmoid(network(images[start:start + 16])).numpy()
-        for probability, mask in zip(probabilities, masks[start:start + 16].numpy()):
+        probabilities = torch.sigmoid(network(images[start:start + 16])).cpu().numpy()
+        for probability, mask in zip(probabilities, masks[start:start + 16].cpu().numpy()):
             scores.append(dice(probability[0] >= 0.5, mask[0]))
     return float(np.mean(scores))
 
@@ -105,8 +109,8 @@ def full_resolution_dice(network, cases, root, shape) -> list[float]:
     scores = []
     for case in cases:
         plane = load_plane(case.image_path(root))
-        logits = network(torch.from_numpy(model_input(plane, shape)))
-        probability = torch.sigmoid(logits)[0, 0].numpy()
+        logits = network(torch.from_numpy(model_input(plane, shape)).to(_device_of(network)))
+        probability = torch.sigmoid(logits)[0, 0].cpu().numpy()
         labels = lung_labels_from_probability(probability, radiograph_geometry(), plane.shape)
         scores.append(dice(labels > 0, load_mask(case.mask_path(root))))
     return scores
@@ -122,9 +126,10 @@ def train(config: dict, run_dir) -> dict:
     cases = [c for c in read_cases(root) if c.has_lung_mask]
     train_cases = limited([c for c in cases if c.split == "train"], config)
     val_cases = limited([c for c in cases if c.split == "val"], config)
-    images, masks = _training_arrays(config, root, train_cases, shape)
-    val_images, val_masks = (torch.from_numpy(a) for a in load_segmentation_arrays(val_cases, root, shape))
-    network = build_network(config)
+    device = common.training_device(config)
+    images, masks = (a.to(device) for a in _training_arrays(config, root, train_cases, shape))
+    val_images, val_masks = (torch.from_numpy(a).to(device) for a in load_segmentation_arrays(val_cases, root, shape))
+    network = build_network(config).to(device)
     optimizer = torch.optim.AdamW(network.parameters(), lr=config["learning_rate"], weight_decay=1e-4)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _cosine(config["epochs"], config.get("warmup_epochs", 2)))
     best = (-1.0, None, -1)
@@ -143,7 +148,8 @@ def train(config: dict, run_dir) -> dict:
     scores = full_resolution_dice(network, val_cases, root, shape)
     metrics = {"val_dice": float(np.mean(scores)), "val_dice_median": float(np.median(scores)),
                "val_dice_min": float(np.min(scores)), "val_cases": len(scores), "train_cases": len(train_cases),
-               "phantoms": config.get("phantoms", 0), "best_epoch": best[2], "val_dice_at_input_size": best[0]}
+               "phantoms": config.get("phantoms", 0), "best_epoch": best[2], "val_dice_at_input_size": best[0],
+               "device": device.type}
     log.info("final %s", metrics)
     common.save_metrics(run_dir, metrics)
     common.export_onnx(network, example_inputs(config), run_dir / config["onnx_name"], INPUT_NAMES, OUTPUT_NAMES)

@@ -119,7 +119,7 @@ def _dataset(root, split, shape, seed, part, config):
 
 
 def _augment(images, config):
-    flipped = torch.where(torch.rand(len(images), 1, 1, 1) < 0.5, images.flip(-1), images)
+    flipped = torch.where(torch.rand(len(images), 1, 1, 1, device=images.device) < 0.5, images.flip(-1), images)
     warped, _ = random_affine_pairs(flipped, torch.zeros_like(flipped, dtype=torch.long), config["augment"])
     return random_intensity(warped, config["augment"])
 
@@ -149,11 +149,12 @@ def train(config: dict, run_dir) -> dict:
     common.seed_everything(config["seed"])
     root = common.resolve_data_root(config)
     shape = tuple(config["input_size"])
-    images, labels = _dataset(root, "train", shape, config["seed"], 0, config)
-    val_images, val_labels = _dataset(root, "val", shape, config["seed"] + 1, 1, config)
+    device = common.training_device(config)
+    images, labels = (a.to(device) for a in _dataset(root, "train", shape, config["seed"], 0, config))
+    val_images, val_labels = (a.to(device) for a in _dataset(root, "val", shape, config["seed"] + 1, 1, config))
     counts = torch.bincount(labels, minlength=len(CLASSES)).float()
     weights = 1.0 / counts.clamp(min=1)
-    network = build_network(config)
+    network = build_network(config).to(device)
     optimizer = torch.optim.AdamW(network.parameters(), lr=config["learning_rate"], weight_decay=1e-3)
     best = (-1.0, None)
     for epoch in tqdm(range(config["epochs"]), desc="view-check", unit="epoch"):
@@ -166,7 +167,7 @@ def train(config: dict, run_dir) -> dict:
     network.load_state_dict(best[1])
     metrics = evaluate(network, val_images, val_labels)
     metrics.update({"val_balanced_accuracy": best[0], "train_counts": counts.int().tolist(),
-                    "val_counts": torch.bincount(val_labels, minlength=3).tolist()})
+                    "val_counts": torch.bincount(val_labels, minlength=3).tolist(), "device": device.type})
     log.info("final %s", metrics)
     common.save_metrics(run_dir, metrics)
     torch.save(network.state_dict(), run_dir / "best.pt")
