@@ -88,10 +88,12 @@ def _blobs(generator, shape) -> np.ndarray:
 
 def medical_others(data_root, shape, part: int) -> np.ndarray:
     """Axial, coronal and sagittal slices of the spinal MRI and DICOM sample volumes (half by ``part``)."""
-    import SimpleITK as sitk
-
     shared = data_root.parent
     paths = sorted(shared.glob("spine/**/*.nii.gz")) + sorted(shared.glob("dicom/**/*.dcm"))
+    if not paths:
+        return np.zeros((0, *shape), np.float32)
+    import SimpleITK as sitk
+
     planes = []
     for path in paths[part::2]:
         try:
