@@ -9,7 +9,9 @@ from ..geometry import Image
 from .lungs import LEFT_LUNG, RIGHT_LUNG
 
 MIN_SIZE_PX = 128
-FRONTAL_THRESHOLD = 0.5
+# Below this frontal probability a warning is raised. Chosen on the train split: every lateral view
+# and non-radiograph there scored under 0.19, while 2 of 300 frontal views fall under 0.25.
+FRONTAL_THRESHOLD = 0.25
 LUNG_FRACTION_RANGE = (0.08, 0.6)
 
 
