@@ -15,6 +15,8 @@ from slicer.ScriptedLoadableModule import (
     ScriptedLoadableModule, ScriptedLoadableModuleLogic, ScriptedLoadableModuleTest, ScriptedLoadableModuleWidget)
 from slicer.util import VTKObservationMixin
 
+from lesionai.dependencies import ensure_in_slicer
+
 from SeverityScoringLib import logic as severity
 from SeverityScoringLib import parameters
 
@@ -38,17 +40,6 @@ class SeverityScoring(ScriptedLoadableModule):
         self.parent.acknowledgementText = (
             "LesionAI is open source (Apache-2.0). Its models were trained on public chest X-ray datasets; the "
             "model registry shipped with the extension credits each dataset and states its licence.")
-
-
-def ensureDependencies():
-    """Install missing Python packages into Slicer after asking the user (raises DependencyError)."""
-    from lesionai.dependencies import INFERENCE_REQUIREMENTS, ensure_requirements, slicer_installer
-
-    def confirm(missing):
-        question = "SeverityScoring needs these Python packages:\n\n{}\n\nInstall them now? This may take minutes."
-        return slicer.util.confirmOkCancelDisplay(question.format("\n".join(missing)), "Install LesionAI packages")
-
-    ensure_requirements(INFERENCE_REQUIREMENTS, confirm=confirm, installer=slicer_installer())
 
 
 class SeverityScoringWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
@@ -122,7 +113,7 @@ class SeverityScoringWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             return
         with slicer.util.tryWithErrorDisplay("Could not start severity scoring.", waitCursor=True):
             if not self._dependenciesReady:
-                ensureDependencies()
+                ensure_in_slicer("SeverityScoring")
                 self._dependenciesReady = True
             chosen = self._parameterNode
             self._job = self.logic.start(chosen.inputVolume, threads=chosen.threads, use_gpu=chosen.useGPU)
@@ -180,7 +171,7 @@ class SeverityScoringTest(ScriptedLoadableModuleTest):
 
     def setUp(self):
         slicer.mrmlScene.Clear()
-        ensureDependencies()
+        ensure_in_slicer("SeverityScoring")
 
     def runTest(self):
         for test in (self.test_blocking_run, self.test_background_run):

@@ -10,6 +10,7 @@ import pytest
 from lesionai.dependencies import (
     INFERENCE_REQUIREMENTS,
     PROTECTED,
+    ensure_in_slicer,
     ensure_requirements,
     missing_requirements,
     refuse_protected,
@@ -151,3 +152,17 @@ def test_slicer_installer_refuses_protected_packages():
     pytest.importorskip("slicer.util")
     with pytest.raises(DependencyError, match="numpy"):
         slicer_installer()(["numpy>=2"])
+
+
+def test_ensure_in_slicer_asks_with_the_module_title_and_respects_a_no(site, monkeypatch):
+    """The OK/Cancel dialog is Qt; it is replaced by a recorder, everything else is real."""
+    util = pytest.importorskip("slicer.util")
+    asked = []
+    monkeypatch.setattr(util, "confirmOkCancelDisplay", lambda text, title: asked.append((text, title)) or False,
+                        raising=False)
+    assert ensure_in_slicer("SeverityScoring", {"pytest": ">=1"}) == []
+    assert asked == []
+    with pytest.raises(DependencyError, match="declined"):
+        ensure_in_slicer("SeverityScoring", {ABSENT: ">=1"})
+    (text, title), = asked
+    assert text.startswith("SeverityScoring needs") and f"{ABSENT}>=1" in text and title == "Install LesionAI packages"

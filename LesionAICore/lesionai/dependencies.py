@@ -105,6 +105,22 @@ def slicer_installer() -> Callable[[list[str]], None]:
     return install
 
 
+def ensure_in_slicer(module_title: str, requirements: Requirements = INFERENCE_REQUIREMENTS) -> list[str]:
+    """Inside Slicer: ask the user with an OK/Cancel dialog, then install what ``requirements`` lacks.
+
+    Returns the requirements installed; raises :class:`DependencyError` when the user declines or
+    the installation fails.
+    """
+    import slicer.util
+
+    def confirm(missing: list[str]) -> bool:
+        question = (f"{module_title} needs these Python packages:\n\n" + "\n".join(missing)
+                    + "\n\nInstall them now? This may take minutes.")
+        return slicer.util.confirmOkCancelDisplay(question, "Install LesionAI packages")
+
+    return ensure_requirements(requirements, confirm=confirm, installer=slicer_installer())
+
+
 def _slicer_pip_ensure():
     for module_name in ("pydeps", "packaging"):
         try:
