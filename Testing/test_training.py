@@ -108,3 +108,24 @@ def test_training_device_follows_the_config():
             common.training_device({"device": "cuda"})
     with pytest.raises(InputError, match="not a training device"):
         common.training_device({"device": "tpu"})
+
+
+def test_a_refused_registration_leaves_the_installed_model_alone(tmp_path, phantom_collection):
+    run_dir = tmp_path / "run"
+    recipe = "view-check"
+    assert cli.main(["train", recipe, "--config", quick_config(recipe, tmp_path, phantom_collection),
+                     "--run-dir", str(run_dir)]) == 0
+    config = yaml.safe_load((run_dir / "config.yaml").read_text())
+    config["model"]["id"] = "Not A Valid Id!"
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(config))
+    models = tmp_path / "models"
+    models.mkdir()
+    registry_path = models / "registry.json"
+    registry_path.write_text('{"models": [], "schema_version": 1}\n')
+    (models / "cxr_view_check.onnx").write_bytes(b"the model users have now")
+    from lesionai.errors import ModelError
+
+    with pytest.raises(ModelError, match="invalid"):
+        common.install_run(run_dir, registry_path)
+    assert (models / "cxr_view_check.onnx").read_bytes() == b"the model users have now"
+    assert sorted(p.name for p in models.iterdir()) == ["cxr_view_check.onnx", "registry.json"]

@@ -40,7 +40,7 @@ def run_severity_batch(inputs: list[Path], output: Path, overwrite: bool = False
                        progress: str = "bar", pipeline=None) -> BatchOutcome:
     """Process every input into ``output/<name>/``; see :mod:`lesionai.severity.outputs`."""
     from .imageio import read_image
-    from .severity.outputs import write_case
+    from .severity.outputs import check_replaceable, write_case
     from .severity.pipeline import SeverityPipeline
 
     pipeline = pipeline or SeverityPipeline(threads=threads)
@@ -49,12 +49,14 @@ def run_severity_batch(inputs: list[Path], output: Path, overwrite: bool = False
     for index, (path, name) in enumerate(_iterate(inputs, progress)):
         step = reporter.scaled(index / len(inputs), (index + 1) / len(inputs)) if reporter else None
         try:
+            check_replaceable(output / name, overwrite)
             image = read_image(path)
             result = pipeline.run(image, progress=step.progress if step else None)
             case_dir = write_case(image, result, output / name, path.name, overwrite=overwrite)
-        except LesionAIError as error:
-            outcome.failed.append((path, str(error)))
-            _report_failure(reporter, path, error, progress)
+        except Exception as error:  # one bad input must not end the batch; anything unexpected is reported too
+            message = str(error) if isinstance(error, LesionAIError) else f"unexpected {type(error).__name__}: {error}"
+            outcome.failed.append((path, message))
+            _report_failure(reporter, path, message, type(error).__name__, progress)
             continue
         outcome.succeeded.append((path, case_dir))
         if reporter:
@@ -71,8 +73,8 @@ def _iterate(inputs: list[Path], progress: str):
     return tqdm(pairs, desc="severity", unit="image", file=sys.stderr)
 
 
-def _report_failure(reporter, path: Path, error: Exception, progress: str) -> None:
+def _report_failure(reporter, path: Path, message: str, kind: str, progress: str) -> None:
     if reporter:
-        reporter.error(f"{path}: {error}", type(error).__name__)
+        reporter.error(f"{path}: {message}", kind)
     else:
-        print(f"lesionai: skipped {path}: {error}", file=sys.stderr)
+        print(f"lesionai: skipped {path}: {message}", file=sys.stderr)

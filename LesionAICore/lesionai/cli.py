@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .errors import LesionAIError
+from .errors import InputError, LesionAIError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,10 +43,11 @@ def _add_severity(commands) -> None:
     command.set_defaults(handler=_severity)
 
 
-def _add_run_options(command) -> None:
-    command.add_argument("--overwrite", action="store_true",
-                         help="replace earlier LesionAI results for the same inputs (never other files)")
-    command.add_argument("--threads", type=int, default=None, help="CPU threads for inference")
+def _add_run_options(command, overwrite: bool = True) -> None:
+    if overwrite:
+        command.add_argument("--overwrite", action="store_true",
+                             help="replace earlier LesionAI results for the same inputs (never other files)")
+    command.add_argument("--threads", type=_int_at_least(1), default=None, help="CPU threads for inference")
     command.add_argument("--progress", choices=("bar", "json", "none"), default="bar",
                          help="progress bar on stderr, JSON lines on stdout (used by Slicer), or nothing")
 
@@ -62,9 +63,9 @@ def _add_train(commands) -> None:
 
     command = commands.add_parser("train", help="train a model from a YAML recipe (needs the 'train' extra)")
     command.add_argument("recipe", choices=RECIPE_NAMES)
-    command.add_argument("--config", type=Path, help="YAML config (default: the recipe's bundled config)")
+    command.add_argument("--config", type=_existing_file, help="YAML config (default: the recipe's bundled config)")
     command.add_argument("--run-dir", type=Path, help="where the run's config, log, metrics and model go")
-    command.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+    command.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", type=_override,
                          help="override a top-level config value (YAML syntax), e.g. --set epochs=5")
     command.add_argument("--install", action="store_true", help="copy the model into the package and register it")
     command.set_defaults(handler=_train)
@@ -81,14 +82,15 @@ def _add_demo(commands) -> None:
     command = commands.add_parser("demo", help="run SeverityScoring on generated phantoms (or given files)")
     command.add_argument("inputs", nargs="*", type=Path, help="optional radiographs to add to the phantoms")
     command.add_argument("-o", "--output", type=Path, default=Path("demo-output"))
-    command.add_argument("--phantoms", type=int, default=3, help="how many phantom radiographs to generate")
-    _add_run_options(command)
+    command.add_argument("--phantoms", type=_int_at_least(0), default=3, help="how many phantom radiographs to generate")
+    _add_run_options(command, overwrite=False)
     command.set_defaults(handler=_demo)
 
 
 def _severity(arguments) -> int:
     from .batch import run_severity_batch
 
+    _prepare_output_folder(arguments.output)
     outcome = run_severity_batch(arguments.inputs, arguments.output, overwrite=arguments.overwrite,
                                  threads=arguments.threads, progress=arguments.progress)
     return 0 if not outcome.failed else 1
@@ -110,11 +112,9 @@ def _models(arguments) -> int:
 
 
 def _train(arguments) -> int:
-    import yaml
-
     from .training import common, recipes
 
-    overrides = {key: yaml.safe_load(value) for key, value in (item.split("=", 1) for item in arguments.set)}
+    overrides = dict(arguments.set)
     run_dir = arguments.run_dir or Path("runs") / f"{arguments.recipe}-{common.today()}"
     metrics = recipes.train(arguments.recipe, arguments.config, run_dir, overrides)
     print(f"{arguments.recipe}: {metrics}")
@@ -138,10 +138,52 @@ def _export(arguments) -> int:
 def _demo(arguments) -> int:
     from .demo import run_demo
 
-    outcome = run_demo(arguments.output, arguments.inputs, phantoms=arguments.phantoms,
-                       overwrite=arguments.overwrite, threads=arguments.threads, progress=arguments.progress)
+    outcome = run_demo(arguments.output, arguments.inputs, phantoms=arguments.phantoms, threads=arguments.threads,
+                       progress=arguments.progress)
     print(f"demo report: {outcome.report}")
     return 0 if not outcome.failed else 1
+
+
+def _int_at_least(minimum: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected a whole number of at least {minimum}, got {text!r}")
+        return value
+
+    return parse
+
+
+def _existing_file(text: str) -> Path:
+    if not Path(text).is_file():
+        raise argparse.ArgumentTypeError(f"no such file: {text}")
+    return Path(text)
+
+
+def _override(text: str) -> tuple[str, object]:
+    """``KEY=VALUE`` with VALUE in YAML syntax (``epochs=5``, ``input_size=[128, 128]``)."""
+    import yaml
+
+    key, separator, value = text.partition("=")
+    if not separator or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    try:
+        return key.strip(), yaml.safe_load(value)
+    except yaml.YAMLError as error:
+        raise argparse.ArgumentTypeError(f"value of {key} is not valid YAML: {error}") from error
+
+
+def _prepare_output_folder(folder: Path) -> None:
+    """Create the output folder, or say clearly why it cannot be used (before any work is done)."""
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"Output {folder} is a file, not a folder; choose a folder for the results")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise InputError(f"Cannot create the output folder {folder}: {error.strerror}") from error
 
 
 if __name__ == "__main__":

@@ -68,21 +68,22 @@ def _write_new(path: Path, content: bytes) -> Path:
     return path
 
 
-def run_demo(output: Path, inputs: list[Path], phantoms: int = 3, overwrite: bool = False,
-             threads: int | None = None, progress: str = "bar") -> DemoOutcome:
+def run_demo(output: Path, inputs: list[Path], phantoms: int = 3, threads: int | None = None,
+             progress: str = "bar") -> DemoOutcome:
+    """Run SeverityScoring on generated phantoms plus ``inputs`` and write ``output/index.html``.
+
+    Re-running refreshes earlier LesionAI results in ``output`` (also after an interrupted run);
+    folders and files LesionAI did not write are never replaced.
+    """
     output = Path(output)
     report = output / "index.html"
     _check_report_replaceable(report)
     all_inputs = phantom_inputs(output / "inputs", phantoms) + list(inputs)
-    outcome = run_severity_batch(all_inputs, output / "results", overwrite=True if overwrite else _rerun(output),
-                                 threads=threads, progress=progress)
+    if not all_inputs:
+        raise InputError("Nothing to run: give radiographs or at least one phantom (--phantoms 1)")
+    outcome = run_severity_batch(all_inputs, output / "results", overwrite=True, threads=threads, progress=progress)
     write_html_report(_report_entries(outcome, output), report)
     return DemoOutcome(report, outcome.failed)
-
-
-def _rerun(output: Path) -> bool:
-    """A demo folder may be refreshed: earlier LesionAI results in it are replaced (others never)."""
-    return (output / "index.html").exists()
 
 
 def _check_report_replaceable(report: Path) -> None:

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .errors import InputError
+
 LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0])
 
 
@@ -36,6 +38,7 @@ class Geometry:
         object.__setattr__(self, "direction", direction)
         object.__setattr__(self, "spacing", tuple(float(s) for s in self.spacing))
         object.__setattr__(self, "origin", tuple(float(o) for o in self.origin))
+        _check_geometry(self.direction, self.spacing, self.origin)
 
     def ijk_to_ras(self) -> np.ndarray:
         """4x4 homogeneous matrix mapping (i, j, k, 1) to (R, A, S, 1)."""
@@ -111,3 +114,15 @@ def lps_to_ras(vectors: np.ndarray) -> np.ndarray:
 
 
 ras_to_lps = lps_to_ras
+
+
+def _check_geometry(direction: np.ndarray, spacing: tuple, origin: tuple) -> None:
+    """Raise :class:`InputError` for a geometry that cannot place pixels in the world."""
+    if not (np.isfinite(direction).all() and np.isfinite(spacing).all() and np.isfinite(origin).all()):
+        raise InputError("Image geometry has non-finite values (origin, spacing or direction); the file's "
+                         "position and orientation are damaged")
+    if min(spacing) <= 0:
+        raise InputError(f"Image spacing {spacing} mm is not positive; the file's pixel spacing is damaged")
+    if abs(np.linalg.det(direction)) < 1e-3:
+        raise InputError("Image orientation is degenerate (its axes are parallel or zero); the file's "
+                         "orientation (e.g. DICOM ImageOrientationPatient) is damaged")

@@ -341,7 +341,11 @@ def _dicom_pixels(dataset, path: Path) -> np.ndarray:
     if photometric == "PALETTE COLOR":
         from pydicom.pixels import apply_color_lut
 
-        return _luma(apply_color_lut(raw, dataset).astype(np.float64))
+        try:
+            coloured = apply_color_lut(raw, dataset)
+        except (ValueError, KeyError, AttributeError) as error:
+            raise InputError(f"{path}: PALETTE COLOR image whose colour palette cannot be read ({error})") from error
+        return _luma(coloured.astype(np.float64))
     if raw.ndim == 3:  # pydicom hands colour (RGB or converted YBR) as [rows, cols, 3]
         return _luma(raw.astype(np.float64))
     values = _apply_modality_lut(raw, dataset)
@@ -416,7 +420,11 @@ def _orientation_vectors(dataset) -> tuple[np.ndarray, np.ndarray]:
     """LPS unit vectors of increasing column index (row direction) and increasing row index."""
     orientation = np.asarray(dataset.ImageOrientationPatient, dtype=float)
     row, col = orientation[:3], orientation[3:]
-    return row / np.linalg.norm(row), col / np.linalg.norm(col)
+    lengths = np.linalg.norm(row), np.linalg.norm(col)
+    if not np.isfinite(orientation).all() or min(lengths) < 1e-6 or abs(row @ col) > 1e-2 * lengths[0] * lengths[1]:
+        raise InputError(f"ImageOrientationPatient {list(orientation)} does not give two perpendicular directions; "
+                         "the file's orientation is damaged")
+    return row / lengths[0], col / lengths[1]
 
 
 def _projection_geometry(dataset, row_mm: float, col_mm: float) -> Geometry:

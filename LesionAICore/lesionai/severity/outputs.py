@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
+import uuid
 from pathlib import Path
 
 from .. import __version__
@@ -31,13 +31,20 @@ def write_case(image: Image, result: SeverityResult, case_dir: Path, input_name:
     case_dir = Path(case_dir)
     check_replaceable(case_dir, overwrite)
     case_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{case_dir.name}-", dir=case_dir.parent))
+    staging = _new_hidden_folder(case_dir.parent, case_dir.name)
     try:
         _write_files(image, result, staging, input_name)
         _replace(staging, case_dir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return case_dir
+
+
+def _new_hidden_folder(parent: Path, name: str) -> Path:
+    """A new, uniquely named hidden folder with the usual permissions (``mkdtemp`` would make it private)."""
+    folder = parent / f".{name}-{uuid.uuid4().hex[:12]}"
+    folder.mkdir()
+    return folder
 
 
 def check_replaceable(case_dir: Path, overwrite: bool) -> None:
@@ -63,7 +70,7 @@ def _is_lesionai_result(case_dir: Path) -> bool:
 
 def _replace(staging: Path, case_dir: Path) -> None:
     if case_dir.exists():
-        backup = case_dir.with_name(f".{case_dir.name}.previous")
+        backup = case_dir.with_name(f".{case_dir.name}.previous-{uuid.uuid4().hex[:12]}")
         case_dir.rename(backup)
         staging.rename(case_dir)
         shutil.rmtree(backup)

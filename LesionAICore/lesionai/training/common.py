@@ -136,8 +136,13 @@ def install_run(run_dir: Path, registry_path: Path | None = None) -> dict:
     config = load_config(Path(run_dir) / "config.yaml")
     metrics = json.loads((Path(run_dir) / "metrics.json").read_text())
     registry_path = Path(registry_path) if registry_path else Path(ModelRegistry.load().source)
-    target = registry_path.parent / config["onnx_name"]
-    shutil.copyfile(Path(run_dir) / config["onnx_name"], target)
-    entry = registry_entry(config, target, metrics)
-    register_model(registry_path, entry)
+    source, target = Path(run_dir) / config["onnx_name"], registry_path.parent / config["onnx_name"]
+    entry = registry_entry(config, source, metrics)
+    incoming = target.with_name(f".{target.name}.incoming")
+    shutil.copyfile(source, incoming)
+    try:
+        register_model(registry_path, entry)  # validates the whole registry before writing it
+        incoming.replace(target)
+    finally:
+        incoming.unlink(missing_ok=True)
     return entry
