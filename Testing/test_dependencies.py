@@ -10,11 +10,13 @@ import pytest
 from lesionai.dependencies import (
     INFERENCE_REQUIREMENTS,
     PROTECTED,
+    SLICER_BUNDLED,
     ensure_in_slicer,
     ensure_requirements,
     missing_requirements,
     refuse_protected,
     slicer_installer,
+    write_bundled_constraints,
 )
 from lesionai.errors import DependencyError
 
@@ -166,3 +168,30 @@ def test_ensure_in_slicer_asks_with_the_module_title_and_respects_a_no(site, mon
         ensure_in_slicer("SeverityScoring", {ABSENT: ">=1"})
     (text, title), = asked
     assert text.startswith("SeverityScoring needs") and f"{ABSENT}>=1" in text and title == "Install LesionAI packages"
+
+
+def test_bundled_packages_are_pinned_at_their_installed_versions():
+    import importlib.metadata
+
+    path = write_bundled_constraints()
+    try:
+        pins = dict(line.split("==") for line in path.read_text().split())
+    finally:
+        path.unlink()
+    assert pins["numpy"] == importlib.metadata.version("numpy")
+    assert pins["SimpleITK"] == importlib.metadata.version("SimpleITK")
+    assert set(pins) <= set(SLICER_BUNDLED)
+
+
+def test_slicer_installer_passes_the_constraints_to_pip(monkeypatch):
+    """Slicer's pip runner is replaced by a recorder (it installs into the running application)."""
+    util = pytest.importorskip("slicer.util")
+    import lesionai.dependencies as dependencies
+
+    calls = []
+    monkeypatch.setattr(dependencies, "_slicer_pip_ensure", lambda: None)
+    monkeypatch.setattr(util, "pip_install",
+                        lambda arguments: calls.append((arguments, open(arguments[-1]).read())), raising=False)
+    slicer_installer()(["onnxruntime>=1.17"])
+    (arguments, constraints), = calls
+    assert arguments[:2] == ["onnxruntime>=1.17", "--constraint"] and "numpy==" in constraints

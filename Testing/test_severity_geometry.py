@@ -121,7 +121,15 @@ def test_unusable_inputs_raise_input_error(array, message):
 
 
 def test_warnings_for_lateral_views_and_missing_lungs():
-    assert "lateral" in checks.view_warnings({"frontal": 0.1, "lateral": 0.8, "other": 0.1})[0]
-    assert "not look like" in checks.view_warnings({"frontal": 0.1, "lateral": 0.1, "other": 0.8})[0]
-    assert checks.view_warnings({"frontal": 0.9, "lateral": 0.05, "other": 0.05}) == []
+    assert "lateral" in checks.view_warnings({"frontal": 0.1, "lateral": 0.8, "other": 0.1}, 0.25)[0]
+    assert "not look like" in checks.view_warnings({"frontal": 0.1, "lateral": 0.1, "other": 0.8}, 0.25)[0]
+    assert checks.view_warnings({"frontal": 0.9, "lateral": 0.05, "other": 0.05}, 0.25) == []
+    assert checks.view_warnings({"frontal": 0.3, "lateral": 0.6, "other": 0.1}, 0.25) == []
+    assert checks.view_warnings({"frontal": 0.3, "lateral": 0.6, "other": 0.1}, 0.5)
+
+
+def test_the_view_warning_uses_the_registered_operating_point():
+    from lesionai.severity.pipeline import SeverityPipeline
+
+    assert SeverityPipeline().frontal_threshold == 0.25
     assert "1 lung" in checks.lung_warnings(np.ones((10, 10), np.uint8))[0]

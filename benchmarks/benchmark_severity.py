@@ -82,7 +82,9 @@ def gpu_throughput(pipeline, batch: int = 32, repeats: int = 10) -> float | None
         return None
     from lesionai.runtime import OnnxModel
 
-    model = OnnxModel(pipeline.registry.path("cxr-lung-unet"), providers=["CUDAExecutionProvider"])
+    from lesionai.severity.pipeline import LUNG_MODEL
+
+    model = OnnxModel(pipeline.registry.path(LUNG_MODEL), providers=["CUDAExecutionProvider"])
     images = np.random.default_rng(0).random((batch, 1, 256, 256), dtype=np.float32)
     model.run({"image": images})
     started = time.perf_counter()

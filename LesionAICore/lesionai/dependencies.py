@@ -15,6 +15,7 @@ import importlib
 import importlib.metadata
 import re
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 
 from lesionai.errors import DependencyError
 
@@ -35,6 +36,9 @@ INFERENCE_REQUIREMENTS: Requirements = {
 
 PROTECTED = frozenset({"numpy", "simpleitk", "vtk", "slicer-core", "torch"})
 """Packages that must never be pip-installed into Slicer (normalised names)."""
+
+SLICER_BUNDLED = ("numpy", "SimpleITK", "vtk", "scipy")
+"""Packages Slicer ships; their installed versions are pinned while LesionAI installs anything."""
 
 
 def missing_requirements(requirements: Requirements) -> list[str]:
@@ -94,15 +98,41 @@ def slicer_installer() -> Callable[[list[str]], None]:
 
     def install(requirements: list[str]) -> None:
         refuse_protected(requirements)
-        pip_ensure = _slicer_pip_ensure()
-        if pip_ensure is None:
-            slicer.util.pip_install(list(requirements))
-            return
-        from packaging.requirements import Requirement
+        constraints = write_bundled_constraints()
+        try:
+            pip_ensure = _slicer_pip_ensure()
+            if pip_ensure is None:
+                slicer.util.pip_install(list(requirements) + ["--constraint", str(constraints)])
+                return
+            from packaging.requirements import Requirement
 
-        pip_ensure([Requirement(text) for text in requirements], prompt_install=False, requester="LesionAI")
+            pip_ensure([Requirement(text) for text in requirements], constraints=str(constraints),
+                       prompt_install=False, requester="LesionAI")
+        finally:
+            constraints.unlink(missing_ok=True)
 
     return install
+
+
+def write_bundled_constraints() -> Path:
+    """A pip constraints file pinning the packages Slicer ships at their installed versions.
+
+    Requirements only name the top-level packages; the constraints also stop pip from upgrading
+    numpy, SimpleITK, VTK or scipy to satisfy a dependency of one of them (pip then fails instead,
+    which :func:`ensure_requirements` reports).
+    """
+    import tempfile
+
+    pins = []
+    for name in SLICER_BUNDLED:
+        try:
+            pins.append(f"{name}=={importlib.metadata.version(name)}")
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    handle = tempfile.NamedTemporaryFile("w", suffix="-constraints.txt", prefix="lesionai-", delete=False)
+    with handle:
+        handle.write("\n".join(pins) + "\n")
+    return Path(handle.name)
 
 
 def ensure_in_slicer(module_title: str, requirements: Requirements = INFERENCE_REQUIREMENTS) -> list[str]:

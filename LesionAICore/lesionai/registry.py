@@ -72,11 +72,13 @@ class InputContract:
 
 @dataclass(frozen=True)
 class OutputContract:
-    """What the network returns: ONNX output ``names`` in order and ``labels`` {value: name}."""
+    """What the network returns: ONNX output ``names`` in order, ``labels`` {value: name} and
+    ``thresholds`` {label name: probability}, operating points chosen on the training split."""
 
     names: tuple[str, ...]
     labels: Mapping[int, str] = field(default_factory=dict)
     description: str | None = None
+    thresholds: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -340,13 +342,16 @@ def _input_to_dict(contract: InputContract) -> dict[str, Any]:
 
 def _output_from_dict(record: Mapping[str, Any]) -> OutputContract:
     labels = {int(value): name for value, name in record.get("labels", {}).items()}
-    return OutputContract(names=tuple(record["names"]), labels=labels, description=record.get("description"))
+    return OutputContract(names=tuple(record["names"]), labels=labels, description=record.get("description"),
+                          thresholds={name: float(value) for name, value in record.get("thresholds", {}).items()})
 
 
 def _output_to_dict(contract: OutputContract) -> dict[str, Any]:
     record: dict[str, Any] = {"names": list(contract.names)}
     if contract.labels:
         record["labels"] = {str(value): name for value, name in sorted(contract.labels.items())}
+    if contract.thresholds:
+        record["thresholds"] = dict(contract.thresholds)
     return _without_none({**record, "description": contract.description})
 
 

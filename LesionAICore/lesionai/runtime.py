@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lesionai.errors import InputError, LesionAIError, ModelError
+from lesionai.errors import DependencyError, InputError, LesionAIError, ModelError
 from lesionai.registry import ModelRegistry
 
 THREADS_ENV = "LESIONAI_THREADS"
@@ -53,7 +53,7 @@ class OnnxModel:
     """
 
     def __init__(self, path: Path | str, threads: int | None = None, providers: Sequence[str] | None = None):
-        import onnxruntime
+        onnxruntime = _import_onnxruntime()
 
         self.path = Path(path)
         self.threads = resolve_threads(threads)
@@ -127,7 +127,7 @@ def default_providers() -> list[str]:
 
     ``LESIONAI_DEVICE=cpu`` in the environment forces the CPU (the Slicer module's "Use GPU" off).
     """
-    import onnxruntime
+    onnxruntime = _import_onnxruntime()
 
     if os.environ.get("LESIONAI_DEVICE", "").lower() == "cpu":
         return [CPU_PROVIDER]
@@ -164,3 +164,13 @@ def _open_session(onnxruntime, path: Path, options, providers: list[str]):
             f"{path} is not a valid ONNX model for this onnxruntime ({error}). "
             "Re-export the model or restore the original file."
         ) from error
+
+
+def _import_onnxruntime():
+    try:
+        import onnxruntime
+    except ImportError as error:
+        raise DependencyError("Inference needs onnxruntime, which is not installed. In Slicer, open a LesionAI "
+                              "module (it offers to install it) or run lesionai.dependencies.ensure_in_slicer"
+                              "('LesionAI'); elsewhere: pip install onnxruntime") from error
+    return onnxruntime

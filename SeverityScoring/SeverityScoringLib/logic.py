@@ -18,7 +18,7 @@ Both add the same nodes, inside one scene transaction (a failure leaves the scen
   zones A-F, on the grid of the input volume;
 * table ``"<input> zone areas"``: one row per zone with columns zone, lung, level, area_mm2;
 
-both placed under the input volume in the subject hierarchy.
+both placed beside the input volume in its study (under the volume when it has no study).
 
 >>> nodes = SeverityScoringLogic().process(volume_node)          # doctest: +SKIP
 >>> nodes.table.GetNumberOfRows(), nodes.warnings                # doctest: +SKIP

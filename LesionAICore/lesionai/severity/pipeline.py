@@ -88,7 +88,7 @@ class SeverityPipeline:
         theta = self.alignment(plane, lungs > 0)
         zones, cuts = zone_labels(lungs, theta)
         report(0.9, "measuring zones")
-        warnings = orientation_warnings + checks.view_warnings(view) + checks.lung_warnings(lungs) + checks.spacing_warnings(image)
+        warnings = orientation_warnings + checks.view_warnings(view, self.frontal_threshold) + checks.lung_warnings(lungs) + checks.spacing_warnings(image)
         result = SeverityResult(
             lung_labels=image.with_array(from_display_orientation(lungs[np.newaxis], orientation)),
             zone_labels=image.with_array(from_display_orientation(zones[np.newaxis], orientation)),
@@ -97,6 +97,11 @@ class SeverityPipeline:
             view_probabilities=view)
         report(1.0, "done")
         return result
+
+    @property
+    def frontal_threshold(self) -> float:
+        """Frontal probability under which a radiograph is flagged (registry operating point; 0.5 if none)."""
+        return self.registry.get(VIEW_MODEL).output.thresholds.get("frontal", 0.5)
 
     def view_probabilities(self, plane: np.ndarray) -> dict[str, float]:
         classes = self.registry.get(VIEW_MODEL).output.labels

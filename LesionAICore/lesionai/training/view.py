@@ -135,14 +135,23 @@ def _epoch(network, optimizer, images, labels, weights, config):
 
 
 @torch.no_grad()
-def evaluate(network, images, labels) -> dict:
+def evaluate(network, images, labels, frontal_threshold: float | None = None) -> dict:
+    """Accuracy and recalls at the argmax; with ``frontal_threshold``, how often each class is flagged
+    (frontal probability under the threshold), as the pipeline's warning does."""
     network.eval()
-    predicted = network(images).argmax(1)
+    logits = network(images)
+    predicted = logits.argmax(1)
     metrics = {"accuracy": float((predicted == labels).float().mean())}
     for index, name in enumerate(CLASSES):
         chosen = labels == index
         metrics[f"recall_{name}"] = float((predicted[chosen] == index).float().mean()) if chosen.any() else float("nan")
     metrics["frontal_flagged_rate"] = float((predicted[labels == 0] != 0).float().mean())
+    if frontal_threshold is not None:
+        flagged = torch.softmax(logits, 1)[:, 0] < frontal_threshold
+        for index, name in enumerate(CLASSES):
+            chosen = labels == index
+            if chosen.any():
+                metrics[f"val_{name}_flagged_rate_at_threshold"] = float(flagged[chosen].float().mean())
     return metrics
 
 
@@ -167,7 +176,7 @@ def train(config: dict, run_dir) -> dict:
         if balanced > best[0]:
             best = (balanced, copy.deepcopy(network.state_dict()))
     network.load_state_dict(best[1])
-    metrics = evaluate(network, val_images, val_labels)
+    metrics = evaluate(network, val_images, val_labels, config["model"]["output"].get("thresholds", {}).get("frontal"))
     metrics.update({"val_balanced_accuracy": best[0], "train_counts": counts.int().tolist(),
                     "val_counts": torch.bincount(val_labels, minlength=3).tolist(), "device": device.type})
     log.info("final %s", metrics)
