@@ -40,6 +40,14 @@ class SeverityScoring(ScriptedLoadableModule):
         self.parent.acknowledgementText = (
             "LesionAI is open source (Apache-2.0). Its models were trained on public chest X-ray datasets; the "
             "model registry shipped with the extension credits each dataset and states its licence.")
+        slicer.app.connect("startupCompleted()", loadTerminology)
+
+
+def loadTerminology():
+    """Let the segment editor offer the terms of the lungs and zones (Terminologies module)."""
+    from lesionai.terminology import load_into_slicer
+
+    load_into_slicer(slicer.modules.terminologies.logic())
 
 
 class SeverityScoringWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):

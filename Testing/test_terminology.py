@@ -109,3 +109,16 @@ def test_one_code_with_two_meanings_is_refused():
                 SegmentSpec(2, "b", (0.0, 1.0, 0.0), Terminology(anatomy, ("SCT", "39607008", "Pulmo")))]
     with pytest.raises(ValueError, match="39607008"):
         terminology_context("clash", segments)
+
+
+def test_the_module_loads_the_context_into_slicer_once(tmp_path):
+    slicer = pytest.importorskip("slicer")
+    from lesionai.terminology import load_into_slicer
+
+    logic = slicer.vtkSlicerTerminologiesModuleLogic()
+    assert not logic.IsTerminologyContextLoaded(CONTEXT_NAME)
+    assert load_into_slicer(logic, tmp_path) == CONTEXT_NAME
+    assert logic.IsTerminologyContextLoaded(CONTEXT_NAME)
+    assert (tmp_path / TERM_FILE.name).read_text() == TERM_FILE.read_text()
+    (tmp_path / TERM_FILE.name).unlink()
+    assert load_into_slicer(logic, tmp_path) == CONTEXT_NAME and not any(tmp_path.iterdir())

@@ -21,9 +21,10 @@ from pathlib import Path
 from .mrml import CodedEntry, SegmentSpec
 
 __all__ = ["CONTEXT_NAME", "CONTEXT_SCHEMA", "main", "severity_terminology_context", "terminology_context",
-           "terminology_json", "write_terminology"]
+           "terminology_json", "load_into_slicer", "write_terminology"]
 
 CONTEXT_NAME = "LesionAI - SeverityScoring"
+FILE_NAME = "LesionAI-SeverityScoring.term.json"
 CONTEXT_SCHEMA = "https://raw.githubusercontent.com/qiicr/dcmqi/master/doc/schemas/segment-context-schema.json#"
 
 
@@ -67,6 +68,25 @@ def write_terminology(path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(terminology_json(), encoding="utf-8")
     return path
+
+
+def load_into_slicer(terminologies_logic, folder: Path | None = None) -> str:
+    """Load the SeverityScoring context into a ``vtkSlicerTerminologiesModuleLogic`` (in Slicer:
+    ``slicer.modules.terminologies.logic()``) so the segment editor offers its terms.
+
+    The file is generated into ``folder`` (default: the LesionAI cache), so it is found however the
+    extension was installed. Returns the context name; loading twice does nothing more.
+    """
+    if terminologies_logic.IsTerminologyContextLoaded(CONTEXT_NAME):
+        return CONTEXT_NAME
+    if folder is None:
+        from .registry import cache_dir
+
+        folder = cache_dir() / "terminology"
+    name = terminologies_logic.LoadTerminologyFromFile(str(write_terminology(Path(folder) / FILE_NAME)))
+    if name != CONTEXT_NAME:
+        raise RuntimeError(f"Slicer did not load the terminology context {CONTEXT_NAME!r}")
+    return name
 
 
 def _add_segment(categories: dict, segment: SegmentSpec) -> None:
