@@ -21,14 +21,8 @@ from pydicom.uid import (
 
 from lesionai.errors import InputError
 from lesionai.geometry import Geometry, Image, radiograph_geometry
-from lesionai.imageio import (
-    from_display_orientation,
-    image_from_sitk,
-    image_to_sitk,
-    read_image,
-    to_display_orientation,
-    write_image,
-)
+from lesionai.imageio import image_from_sitk, image_to_sitk, read_image, write_image
+from lesionai.orientation import from_display_orientation, to_display_orientation
 
 from dicom_samples import new_dataset
 

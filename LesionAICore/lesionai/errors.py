@@ -27,3 +27,9 @@ class ProcessError(LesionAIError):
 
 class CancelledError(ProcessError):
     """The user cancelled a running pipeline."""
+
+
+def first_line(error: Exception) -> str:
+    """The last non-empty line of an exception's text (libraries put the cause there), or its type."""
+    text = str(error).strip()
+    return text.splitlines()[-1] if text else type(error).__name__

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..geometry import Image, radiograph_geometry
-from ..imageio import DisplayTransform, from_display_orientation, to_display_orientation
+from ..orientation import DisplayTransform, from_display_orientation, to_display_orientation
 from ..registry import ModelRegistry
 from ..runtime import load_model
 from . import checks
