@@ -5,6 +5,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 DEMO_OUTPUT ?= demo-output
+# Extra pip options, e.g. PIP_EXTRA="--extra-index-url https://download.pytorch.org/whl/cpu" for the CPU build of torch.
+PIP_EXTRA ?=
 
 .PHONY: demo test test-slow benchmark env clean
 
@@ -13,11 +15,11 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(VENV)/.installed-core: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[mrml]"
+	$(BIN)/python -m pip install --quiet $(PIP_EXTRA) -e ".[mrml]"
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed-core
-	$(BIN)/python -m pip install --quiet -e ".[mrml,test,train]"
+	$(BIN)/python -m pip install --quiet $(PIP_EXTRA) -e ".[mrml,test,train]"
 	touch $@
 
 env: $(VENV)/.installed-core
