@@ -79,10 +79,11 @@ def test_case_folders_are_as_readable_as_any_new_folder(tmp_path, frontal):
     assert stat.S_IMODE((tmp_path / "frontal").stat().st_mode) == stat.S_IMODE(reference.stat().st_mode)
 
 
-def test_an_output_path_that_is_a_file_is_refused_and_kept(tmp_path, frontal, capsys):
+@pytest.mark.parametrize("command", ["severity", "demo"])
+def test_an_output_path_that_is_a_file_is_refused_and_kept(tmp_path, frontal, capsys, command):
     mine = tmp_path / "results.txt"
     mine.write_text("my notes")
-    assert cli.main(["severity", str(frontal), "-o", str(mine), "--progress", "none"]) == 1
+    assert cli.main([command, str(frontal), "-o", str(mine), "--progress", "none"]) == 1
     assert "is a file, not a folder" in capsys.readouterr().err and mine.read_text() == "my notes"
 
 

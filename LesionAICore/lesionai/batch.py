@@ -56,7 +56,7 @@ def run_severity_batch(inputs: list[Path], output: Path, overwrite: bool = False
         except Exception as error:  # one bad input must not end the batch; anything unexpected is reported too
             message = str(error) if isinstance(error, LesionAIError) else f"unexpected {type(error).__name__}: {error}"
             outcome.failed.append((path, message))
-            _report_failure(reporter, path, message, type(error).__name__, progress)
+            _report_failure(reporter, path, message, type(error).__name__)
             continue
         outcome.succeeded.append((path, case_dir))
         if reporter:
@@ -73,7 +73,7 @@ def _iterate(inputs: list[Path], progress: str):
     return tqdm(pairs, desc="severity", unit="image", file=sys.stderr)
 
 
-def _report_failure(reporter, path: Path, message: str, kind: str, progress: str) -> None:
+def _report_failure(reporter, path: Path, message: str, kind: str) -> None:
     if reporter:
         reporter.error(f"{path}: {message}", kind)
     else:

@@ -138,6 +138,7 @@ def _export(arguments) -> int:
 def _demo(arguments) -> int:
     from .demo import run_demo
 
+    _prepare_output_folder(arguments.output)
     outcome = run_demo(arguments.output, arguments.inputs, phantoms=arguments.phantoms, threads=arguments.threads,
                        progress=arguments.progress)
     print(f"demo report: {outcome.report}")
