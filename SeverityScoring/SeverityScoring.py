@@ -70,6 +70,7 @@ class SeverityScoringWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.StartCloseEvent, self.onSceneStartClose)
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.EndCloseEvent, self.onSceneEndClose)
         self.ui.applyButton.connect("clicked(bool)", self.onApplyButton)
+        self.ui.sampleButton.connect("clicked(bool)", self.onSampleButton)
         self._setRunning(False)
         self.initializeParameterNode()
 
@@ -127,6 +128,12 @@ class SeverityScoringWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             self._job = self.logic.start(chosen.inputVolume, threads=chosen.threads, use_gpu=chosen.useGPU)
             self._showWarnings([])
             self._setRunning(True)
+
+    def onSampleButton(self):
+        with slicer.util.tryWithErrorDisplay("Could not add the sample radiograph.", waitCursor=True):
+            volume = self.logic.add_sample_radiograph(slicer.mrmlScene)
+            self._parameterNode.inputVolume = volume
+            slicer.util.setSliceViewerLayers(background=volume, fit=True)
 
     def onPollJob(self):
         self._job.poll()

@@ -564,3 +564,13 @@ def test_real_cli_in_background_on_phantom(installed_models, scene, full_size_ra
     nodes = logic_.finish(job, scene)
     assert_lungs_and_six_zones(nodes, "chest")
     assert job.fraction == 1.0
+
+
+def test_sample_radiograph_is_added_and_scored_like_a_real_one(installed_models, scene):
+    logic_ = logic.SeverityScoringLogic(pipeline=pipeline_module.SeverityPipeline(registry=installed_models, threads=1))
+    first, second = logic_.add_sample_radiograph(scene), logic_.add_sample_radiograph(scene)
+    assert first.GetName() == logic.SAMPLE_NAME and second.GetName() != first.GetName()
+    assert slicer.util.arrayFromVolume(first).shape == (1, 1024, 1024)
+    nodes = logic_.process(first)
+    assert_lungs_and_six_zones(nodes, logic.SAMPLE_NAME)
+    assert nodes.warnings == []

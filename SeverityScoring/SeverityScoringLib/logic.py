@@ -50,6 +50,7 @@ LUNGS_FILE_NAME = "lungs.nrrd"
 ZONES_FILE_NAME = "zones.nrrd"
 RESULT_FILE_NAME = "result.json"
 TABLE_COLUMNS = ("zone", "lung", "level", "area_mm2")
+SAMPLE_NAME = "Chest radiograph phantom"
 # Read by lesionai.runtime.default_providers: the child process uses the CPU provider only.
 CPU_ONLY_ENV = {"LESIONAI_DEVICE": "cpu"}
 STDERR_LINES_REPORTED = 20
@@ -138,6 +139,15 @@ class SeverityScoringLogic:
         scene = scene_for(volume_node, scene)
         result = self.pipeline.run(image_from_volume_node(volume_node), progress=progress)
         return add_result_nodes(scene, volume_node, result)
+
+    def add_sample_radiograph(self, scene, seed: int = 7):
+        """Add a generated chest radiograph phantom (1024 x 1024, 0.42 mm pixels, known lungs) to
+        ``scene`` as a new scalar volume, to try the module without patient data. Returns the node."""
+        from lesionai.mrml import volume_node_from_image
+        from lesionai.phantom import generate_cxr_phantom
+
+        image = generate_cxr_phantom(seed=seed, size=(1024, 1024)).image
+        return volume_node_from_image(scene, image, scene.GenerateUniqueName(SAMPLE_NAME))
 
     @property
     def pipeline(self):
