@@ -206,10 +206,7 @@ class SeverityScoringTest(ScriptedLoadableModuleTest):
         self.assertLungsAndZones(logic.finish(job, slicer.mrmlScene))
 
     def phantomVolume(self):
-        from lesionai.mrml import volume_node_from_image
-        from lesionai.phantom import generate_cxr_phantom
-
-        return volume_node_from_image(slicer.mrmlScene, generate_cxr_phantom(seed=7, size=(512, 512)).image, "phantom")
+        return SeverityScoringLogic().add_sample_radiograph(slicer.mrmlScene)
 
     def assertLungsAndZones(self, nodes):
         segmentation = nodes.segmentation.GetSegmentation()
