@@ -5,6 +5,7 @@ The widget needs the Slicer application: it is checked statically by Testing/tes
 run by SeverityScoringTest inside Slicer; the logic is tested headlessly.
 """
 
+import logging
 import time
 
 import qt
@@ -45,9 +46,12 @@ class SeverityScoring(ScriptedLoadableModule):
 
 def loadTerminology():
     """Let the segment editor offer the terms of the lungs and zones (Terminologies module)."""
-    from lesionai.terminology import load_into_slicer
+    try:
+        from lesionai.terminology import load_into_slicer
 
-    load_into_slicer(slicer.modules.terminologies.logic())
+        load_into_slicer(slicer.modules.terminologies.logic())
+    except Exception as error:  # the segments keep their codes; only the editor's term list lacks them
+        logging.warning(f"LesionAI terminology context not loaded: {error}")
 
 
 class SeverityScoringWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
@@ -133,7 +137,7 @@ class SeverityScoringWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         with slicer.util.tryWithErrorDisplay("Could not add the sample radiograph.", waitCursor=True):
             volume = self.logic.add_sample_radiograph(slicer.mrmlScene)
             self._parameterNode.inputVolume = volume
-            slicer.util.setSliceViewerLayers(background=volume, fit=True)
+            slicer.util.setSliceViewerLayers(background=volume, fit=True, rotateToVolumePlane=True)
 
     def onPollJob(self):
         self._job.poll()

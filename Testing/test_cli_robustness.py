@@ -69,7 +69,8 @@ def test_an_unexpected_error_skips_one_input_and_the_batch_goes_on(tmp_path, fro
     assert [path.name for path, _ in outcome.succeeded] == ["frontal.nrrd"]
     (failed, message), = outcome.failed
     assert failed == small and "unexpected MemoryError: simulated out-of-memory" in message
-    assert "skipped" in capsys.readouterr().err
+    errors = capsys.readouterr().err
+    assert "skipped" in errors and "Traceback" in errors  # a defect keeps its traceback for the bug report
 
 
 def test_case_folders_are_as_readable_as_any_new_folder(tmp_path, frontal):
@@ -124,3 +125,26 @@ def test_training_without_the_training_extra_names_the_fix(monkeypatch, capsys):
     monkeypatch.delitem(sys.modules, "lesionai.training.view", raising=False)
     assert cli.main(["train", "view-check", "--run-dir", "never-created"]) == 1
     assert "pip install -e '.[train]'" in capsys.readouterr().err
+
+
+def test_case_folder_names_never_collide():
+    from pathlib import Path
+
+    from lesionai.batch import case_names
+
+    names = case_names([Path("a.png"), Path("x/a.png"), Path("a-2.png"), Path("y/a.dcm"), Path("b.nii.gz")])
+    assert names == ["a", "a-2", "a-2-2", "a-3", "b"]
+    assert len(set(names)) == len(names)
+
+
+def test_the_demo_keeps_one_result_per_input_even_with_clashing_names(tmp_path, frontal):
+    import shutil
+
+    other = tmp_path / "other"
+    other.mkdir()
+    inputs = [shutil.copy(frontal, tmp_path / "a.nrrd"), shutil.copy(frontal, other / "a.nrrd"),
+              shutil.copy(frontal, tmp_path / "a-2.nrrd")]
+    assert cli.main(["demo", *map(str, inputs), "-o", str(tmp_path / "demo"), "--phantoms", "0",
+                     "--progress", "none"]) == 0
+    results = sorted(p.name for p in (tmp_path / "demo" / "results").iterdir())
+    assert results == ["a", "a-2", "a-2-2"]

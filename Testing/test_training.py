@@ -112,18 +112,22 @@ def test_training_device_follows_the_config():
         common.training_device({"device": "tpu"})
 
 
-def test_a_refused_registration_leaves_the_installed_model_alone(tmp_path, phantom_collection):
+@pytest.mark.parametrize("broken", ["new entry", "existing registry"])
+def test_a_refused_registration_leaves_the_installed_model_alone(tmp_path, phantom_collection, broken):
     run_dir = tmp_path / "run"
     recipe = "view-check"
     assert cli.main(["train", recipe, "--config", quick_config(recipe, tmp_path, phantom_collection),
                      "--run-dir", str(run_dir)]) == 0
-    config = yaml.safe_load((run_dir / "config.yaml").read_text())
-    config["model"]["id"] = "Not A Valid Id!"
-    (run_dir / "config.yaml").write_text(yaml.safe_dump(config))
+    if broken == "new entry":  # refused before anything changes
+        config = yaml.safe_load((run_dir / "config.yaml").read_text())
+        config["model"]["id"] = "Not A Valid Id!"
+        (run_dir / "config.yaml").write_text(yaml.safe_dump(config))
     models = tmp_path / "models"
     models.mkdir()
     registry_path = models / "registry.json"
-    registry_path.write_text('{"models": [], "schema_version": 1}\n')
+    existing = '{"models": [{"id": "half-written"}], "schema_version": 1}\n' if broken == "existing registry" else \
+        '{"models": [], "schema_version": 1}\n'
+    registry_path.write_text(existing)  # an invalid existing registry is refused after the file was replaced
     (models / "cxr_view_check.onnx").write_bytes(b"the model users have now")
     from lesionai.errors import ModelError
 
@@ -131,3 +135,4 @@ def test_a_refused_registration_leaves_the_installed_model_alone(tmp_path, phant
         common.install_run(run_dir, registry_path)
     assert (models / "cxr_view_check.onnx").read_bytes() == b"the model users have now"
     assert sorted(p.name for p in models.iterdir()) == ["cxr_view_check.onnx", "registry.json"]
+    assert registry_path.read_text() == existing

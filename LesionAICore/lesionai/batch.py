@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,11 +21,15 @@ class BatchOutcome:
 
 def case_names(inputs: list[Path]) -> list[str]:
     """Output folder names: the input's name without image suffixes, made unique within the batch."""
-    names, seen = [], {}
+    names, issued = [], set()
     for path in inputs:
-        base = _stem(path)
-        seen[base] = seen.get(base, 0) + 1
-        names.append(base if seen[base] == 1 else f"{base}-{seen[base]}")
+        base = name = _stem(path)
+        copy = 1
+        while name in issued:  # also avoids clashing with an input that is itself called "<base>-2"
+            copy += 1
+            name = f"{base}-{copy}"
+        issued.add(name)
+        names.append(name)
     return names
 
 
@@ -55,6 +60,8 @@ def run_severity_batch(inputs: list[Path], output: Path, overwrite: bool = False
             case_dir = write_case(image, result, output / name, path.name, overwrite=overwrite)
         except Exception as error:  # one bad input must not end the batch; anything unexpected is reported too
             message = str(error) if isinstance(error, LesionAIError) else f"unexpected {type(error).__name__}: {error}"
+            if not isinstance(error, LesionAIError):
+                traceback.print_exc(file=sys.stderr)  # a defect: keep the traceback for the bug report
             outcome.failed.append((path, message))
             _report_failure(reporter, path, message, type(error).__name__)
             continue

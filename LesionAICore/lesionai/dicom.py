@@ -348,7 +348,3 @@ def _require_regular_gaps(gaps: np.ndarray, folder: Path) -> None:
         raise InputError(f"Series in {folder} has irregular slice spacing (from {gaps.min():.3g} "
                          f"to {gaps.max():.3g} mm; slices may be missing); it cannot be read as "
                          "one volume without resampling")
-
-
-# --------------------------------------------------------------------------------------------
-# Standard radiograph display orientation

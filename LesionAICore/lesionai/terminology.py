@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -63,11 +64,22 @@ def terminology_json(context: dict | None = None) -> str:
 
 
 def write_terminology(path) -> Path:
-    """Write the SeverityScoring context to ``path`` (parent folders created); returns the path."""
+    """Write the SeverityScoring context to ``path`` (parent folders created; written to a
+    temporary file and renamed, so a reader never sees half a file); returns the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(terminology_json(), encoding="utf-8")
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    partial.write_text(terminology_json(), encoding="utf-8")
+    partial.replace(path)
     return path
+
+
+def _loaded_terminology_names(terminologies_logic) -> list[str]:
+    import vtk
+
+    names = vtk.vtkStringArray()
+    terminologies_logic.GetLoadedTerminologyNames(names)
+    return [names.GetValue(index) for index in range(names.GetNumberOfValues())]
 
 
 def load_into_slicer(terminologies_logic, folder: Path | None = None) -> str:
@@ -77,7 +89,7 @@ def load_into_slicer(terminologies_logic, folder: Path | None = None) -> str:
     The file is generated into ``folder`` (default: the LesionAI cache), so it is found however the
     extension was installed. Returns the context name; loading twice does nothing more.
     """
-    if terminologies_logic.IsTerminologyContextLoaded(CONTEXT_NAME):
+    if CONTEXT_NAME in _loaded_terminology_names(terminologies_logic):
         return CONTEXT_NAME
     if folder is None:
         from .registry import cache_dir

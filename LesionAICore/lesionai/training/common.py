@@ -131,18 +131,35 @@ def install_run(run_dir: Path, registry_path: Path | None = None) -> dict:
     """Copy a run's ONNX model into the packaged models folder and register it with its metrics."""
     import json
 
-    from ..registry import ModelRegistry, register_model
+    from ..registry import ModelRegistry, register_model, validate_document
 
     config = load_config(Path(run_dir) / "config.yaml")
     metrics = json.loads((Path(run_dir) / "metrics.json").read_text())
     registry_path = Path(registry_path) if registry_path else Path(ModelRegistry.load().source)
     source, target = Path(run_dir) / config["onnx_name"], registry_path.parent / config["onnx_name"]
     entry = registry_entry(config, source, metrics)
-    incoming = target.with_name(f".{target.name}.incoming")
+    validate_document({"schema_version": 1, "models": [entry]}, f"entry for {entry['id']}")  # before any change
+    _replace_then_register(source, target, lambda: register_model(registry_path, entry))
+    return entry
+
+
+def _replace_then_register(source: Path, target: Path, register) -> None:
+    """Put ``source`` in place of ``target`` atomically, then ``register()``; if registering fails,
+    the previous model file is put back, so the registry and the file never disagree for long."""
+    incoming, previous = target.with_name(f".{target.name}.incoming"), target.with_name(f".{target.name}.previous")
+    had_previous = target.exists()
     shutil.copyfile(source, incoming)
+    if had_previous:
+        shutil.copyfile(target, previous)
     try:
-        register_model(registry_path, entry)  # validates the whole registry before writing it
         incoming.replace(target)
+        register()
+    except BaseException:
+        if had_previous:
+            previous.replace(target)
+        else:
+            target.unlink(missing_ok=True)
+        raise
     finally:
         incoming.unlink(missing_ok=True)
-    return entry
+        previous.unlink(missing_ok=True)
