@@ -19,7 +19,7 @@ from PIL import Image as PILImage
 from .batch import BatchOutcome, run_severity_batch
 from .errors import InputError
 from .imageio import write_image
-from .phantom import generate_cxr_phantom
+from .phantom import eight_bit, generate_cxr_phantom
 from .render import REPORT_GENERATOR, write_html_report
 
 
@@ -46,7 +46,7 @@ def phantom_inputs(folder: Path, count: int) -> list[Path]:
 
 def _png_bytes(plane: np.ndarray) -> bytes:
     buffer = io.BytesIO()
-    PILImage.fromarray(np.clip(plane / 16.0, 0, 255).astype(np.uint8)).save(buffer, format="PNG")
+    PILImage.fromarray(eight_bit(plane)).save(buffer, format="PNG")
     return buffer.getvalue()
 
 

@@ -86,6 +86,11 @@ def generate_cxr_phantom(
     return CxrPhantom(image, lung_labels[np.newaxis], geometry, int(seed), view)
 
 
+def eight_bit(plane: np.ndarray) -> np.ndarray:
+    """A phantom's 12-bit intensities (0-4095) as uint8 grey, as an 8-bit PNG export would store them."""
+    return np.clip(plane / 16.0, 0, 255).astype(np.uint8)
+
+
 def _checked_size(size: tuple[int, int]) -> tuple[int, int]:
     rows, cols = (int(n) for n in size)
     if rows < 32 or cols < 32:

@@ -76,7 +76,7 @@ def write_phantom_collection(root: Path, counts: dict[str, int], size: tuple[int
     ``laterals`` lateral phantoms without masks. Lets every recipe run where the development data
     is absent (tests, a first try of a GPU set-up). Returns ``root``.
     """
-    from ..phantom import generate_cxr_phantom
+    from ..phantom import eight_bit, generate_cxr_phantom
 
     root = Path(root)
     (root / "images").mkdir(parents=True, exist_ok=True)
@@ -86,7 +86,7 @@ def write_phantom_collection(root: Path, counts: dict[str, int], size: tuple[int
         for view in ["PA"] * count + ["lateral"] * laterals:
             phantom = generate_cxr_phantom(seed=index, size=size, view=view)
             stem = f"phantom-{index:05d}"
-            _save_grey(phantom.image.array[0], root / "images" / f"{stem}.png")
+            PILImage.fromarray(eight_bit(phantom.image.array[0])).save(root / "images" / f"{stem}.png")
             if view == "PA":
                 PILImage.fromarray((phantom.lung_labels[0] > 0).astype(np.uint8)).save(root / "lung_masks" / f"{stem}.png")
             rows.append({"stem": stem, "split": split, "view": "PA" if view == "PA" else "L",
@@ -97,9 +97,3 @@ def write_phantom_collection(root: Path, counts: dict[str, int], size: tuple[int
         writer.writeheader()
         writer.writerows(rows)
     return root
-
-
-def _save_grey(plane: np.ndarray, path: Path) -> None:
-    low, high = float(plane.min()), float(plane.max())
-    scaled = (plane - low) / (high - low or 1.0) * 255
-    PILImage.fromarray(np.round(scaled).astype(np.uint8)).save(path)

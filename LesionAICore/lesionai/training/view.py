@@ -141,17 +141,14 @@ def evaluate(network, images, labels, frontal_threshold: float | None = None) ->
     network.eval()
     logits = network(images)
     predicted = logits.argmax(1)
-    metrics = {"accuracy": float((predicted == labels).float().mean())}
+    flagged = None if frontal_threshold is None else torch.softmax(logits, 1)[:, 0] < frontal_threshold
+    metrics = {"accuracy": float((predicted == labels).float().mean()),
+               "frontal_flagged_rate": float((predicted[labels == 0] != 0).float().mean())}
     for index, name in enumerate(CLASSES):
         chosen = labels == index
         metrics[f"recall_{name}"] = float((predicted[chosen] == index).float().mean()) if chosen.any() else float("nan")
-    metrics["frontal_flagged_rate"] = float((predicted[labels == 0] != 0).float().mean())
-    if frontal_threshold is not None:
-        flagged = torch.softmax(logits, 1)[:, 0] < frontal_threshold
-        for index, name in enumerate(CLASSES):
-            chosen = labels == index
-            if chosen.any():
-                metrics[f"val_{name}_flagged_rate_at_threshold"] = float(flagged[chosen].float().mean())
+        if flagged is not None and chosen.any():
+            metrics[f"val_{name}_flagged_rate_at_threshold"] = float(flagged[chosen].float().mean())
     return metrics
 
 
