@@ -6,13 +6,12 @@ import importlib
 from pathlib import Path
 
 from ..errors import DependencyError, InputError
-from ..training_names import RECIPE_NAMES
+from ..training_names import RECIPE_MODULES
 from . import common
 
 TRAINING_PACKAGES = {"torch", "monai", "onnx", "onnxscript"}
 
-RECIPES = dict(zip(RECIPE_NAMES, ("lesionai.training.lung_segmentation", "lesionai.training.alignment",
-                                  "lesionai.training.view")))
+RECIPES = RECIPE_MODULES
 
 
 def recipe_module(name: str):
