@@ -30,7 +30,14 @@ Progress = Callable[[float, str], None]
 
 @dataclass
 class SeverityResult:
-    """Everything the pipeline found for one radiograph (labelmaps on the input's grid)."""
+    """Everything the pipeline found for one radiograph (labelmaps on the input's grid).
+
+    ``lung_labels``: 0 background, 1 right lung, 2 left lung, 3 opacity (inside either lung).
+    ``zones``: letter A-F -> {"area_mm2", "lung", "level", "score" (int 0-3), "probabilities"
+    (4 floats, scores 0-3), "confidence" (probability of the chosen score), "low_confidence" (bool),
+    "opacity_fraction" (0-1 of the zone's area), "opacity_score" (int 0-3)}.
+    ``heatmap``: float32 Grad-CAM map on the input's grid, 0-1, or None.
+    """
 
     lung_labels: Image
     zone_labels: Image
@@ -40,10 +47,14 @@ class SeverityResult:
     models: dict[str, str]
     timing_s: float
     view_probabilities: dict[str, float] = field(default_factory=dict)
+    global_score: int | None = None
+    opacity_global_score: int | None = None
+    heatmap: Image | None = None
 
     def summary(self) -> dict:
         """JSON-ready fields of ``result.json`` that do not depend on file names."""
-        return {"zones": self.zones, "alignment": self.alignment, "warnings": self.warnings,
+        return {"global_score": self.global_score, "opacity_global_score": self.opacity_global_score,
+                "zones": self.zones, "alignment": self.alignment, "warnings": self.warnings,
                 "view": self.view_probabilities, "models": self.models, "timing_s": round(self.timing_s, 4)}
 
 
