@@ -73,12 +73,15 @@ class InputContract:
 @dataclass(frozen=True)
 class OutputContract:
     """What the network returns: ONNX output ``names`` in order, ``labels`` {value: name} and
-    ``thresholds`` {label name: probability}, operating points chosen on the training split."""
+    ``thresholds`` {label name: probability}, operating points chosen on the training split, and
+    for score classifiers the ``score_rule`` (``argmax`` or ``expected``) that turns probabilities
+    into a score."""
 
     names: tuple[str, ...]
     labels: Mapping[int, str] = field(default_factory=dict)
     description: str | None = None
     thresholds: Mapping[str, float] = field(default_factory=dict)
+    score_rule: str | None = None
 
 
 @dataclass(frozen=True)
@@ -343,7 +346,8 @@ def _input_to_dict(contract: InputContract) -> dict[str, Any]:
 def _output_from_dict(record: Mapping[str, Any]) -> OutputContract:
     labels = {int(value): name for value, name in record.get("labels", {}).items()}
     return OutputContract(names=tuple(record["names"]), labels=labels, description=record.get("description"),
-                          thresholds={name: float(value) for name, value in record.get("thresholds", {}).items()})
+                          thresholds={name: float(value) for name, value in record.get("thresholds", {}).items()},
+                          score_rule=record.get("score_rule"))
 
 
 def _output_to_dict(contract: OutputContract) -> dict[str, Any]:
@@ -352,6 +356,8 @@ def _output_to_dict(contract: OutputContract) -> dict[str, Any]:
         record["labels"] = {str(value): name for value, name in sorted(contract.labels.items())}
     if contract.thresholds:
         record["thresholds"] = dict(contract.thresholds)
+    if contract.score_rule:
+        record["score_rule"] = contract.score_rule
     return _without_none({**record, "description": contract.description})
 
 

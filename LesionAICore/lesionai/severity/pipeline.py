@@ -93,11 +93,8 @@ class SeverityPipeline:
         plane = display.array[0].astype(np.float32)
         report(0.1, "checking the view")
         view = self.view_probabilities(plane)
-        report(0.3, "segmenting the lungs")
-        lungs = lung_labels_from_probability(self.lung_probability(plane), display.geometry, plane.shape)
-        report(0.6, "aligning to the canonical frame")
-        theta = self.alignment(plane, lungs > 0)
-        zones, cuts = zone_labels(lungs, theta)
+        report(0.3, "segmenting the lungs and aligning them to the canonical frame")
+        lungs, zones, theta, cuts = self.lungs_and_zones(plane, display.geometry)
         report(0.9, "measuring zones")
         warnings = orientation_warnings + checks.view_warnings(view, self.frontal_threshold) + checks.lung_warnings(lungs) + checks.spacing_warnings(image)
         result = SeverityResult(
@@ -108,6 +105,14 @@ class SeverityPipeline:
             view_probabilities=view)
         report(1.0, "done")
         return result
+
+    def lungs_and_zones(self, plane: np.ndarray, geometry) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
+        """Right/left lung labels, zone labels (1-6), STN theta and zone cuts of a display-oriented
+        plane whose grid ``geometry`` describes."""
+        lungs = lung_labels_from_probability(self.lung_probability(plane), geometry, plane.shape)
+        theta = self.alignment(plane, lungs > 0)
+        zones, cuts = zone_labels(lungs, theta)
+        return lungs, zones, theta, cuts
 
     @property
     def frontal_threshold(self) -> float:

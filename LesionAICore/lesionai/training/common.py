@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import random
 import shutil
 from datetime import date
@@ -59,13 +60,18 @@ def start_run(config: dict, run_dir: str | Path) -> tuple[Path, logging.Logger]:
     """Create the run folder, save the config in it and return a logger writing ``train.log``."""
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    save_config(config, run_dir)
     logger = logging.getLogger(f"lesionai.train.{run_dir.name}")
     logger.setLevel(logging.INFO)
     handler = logging.FileHandler(run_dir / "train.log")
     handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
     logger.addHandler(handler)
     return run_dir, logger
+
+
+def save_config(config: dict, run_dir: Path) -> None:
+    """``config.yaml`` of a run: what ``install_run`` and ``export_run`` read back."""
+    (Path(run_dir) / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
 
 
 def train_epoch(network, optimizer, order, batch_size: int, batch_loss) -> float:
@@ -84,16 +90,27 @@ def train_epoch(network, optimizer, order, batch_size: int, batch_loss) -> float
     return float(np.mean(losses))
 
 
+def cosine_schedule(epochs: int, warmup: int):
+    """Learning-rate factor per epoch for ``LambdaLR``: linear warm-up, then cosine decay to 0."""
+    def factor(epoch: int) -> float:
+        if epoch < warmup:
+            return (epoch + 1) / warmup
+        return 0.5 * (1 + math.cos(math.pi * (epoch - warmup) / max(1, epochs - warmup)))
+    return factor
+
+
 def save_metrics(run_dir: Path, metrics: dict) -> None:
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
 
 
-def export_onnx(model, example, path: Path, input_names: list[str], output_names: list[str]) -> Path:
-    """Export ``model`` in eval mode with a dynamic batch axis (TorchScript-based exporter)."""
+def export_onnx(model, example, path: Path, input_names: list[str], output_names: list[str],
+                static_outputs: tuple[str, ...] = ()) -> Path:
+    """Export ``model`` in eval mode with a dynamic batch axis (TorchScript-based exporter);
+    ``static_outputs`` have no batch axis (e.g. weights the model returns)."""
     import torch
 
     model.cpu().eval()
-    axes = {name: {0: "batch"} for name in input_names + output_names}
+    axes = {name: {0: "batch"} for name in input_names + output_names if name not in static_outputs}
     with torch.no_grad():
         torch.onnx.export(model, example, str(path), input_names=input_names, output_names=output_names,
                           dynamic_axes=axes, opset_version=17, dynamo=False)

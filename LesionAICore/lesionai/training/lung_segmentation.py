@@ -9,7 +9,6 @@ post-processing the pipeline applies.
 from __future__ import annotations
 
 import copy
-import math
 
 import numpy as np
 import torch
@@ -131,7 +130,7 @@ def train(config: dict, run_dir) -> dict:
     val_images, val_masks = (torch.from_numpy(a).to(device) for a in load_segmentation_arrays(val_cases, root, shape))
     network = build_network(config).to(device)
     optimizer = torch.optim.AdamW(network.parameters(), lr=config["learning_rate"], weight_decay=1e-4)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _cosine(config["epochs"], config.get("warmup_epochs", 2)))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, common.cosine_schedule(config["epochs"], config.get("warmup_epochs", 2)))
     best = (-1.0, None, -1)
     progress = tqdm(range(config["epochs"]), desc="lung-segmentation", unit="epoch")
     for epoch in progress:
@@ -155,10 +154,3 @@ def train(config: dict, run_dir) -> dict:
     common.export_onnx(network, example_inputs(config), run_dir / config["onnx_name"], INPUT_NAMES, OUTPUT_NAMES)
     return metrics
 
-
-def _cosine(epochs: int, warmup: int):
-    def factor(epoch: int) -> float:
-        if epoch < warmup:
-            return (epoch + 1) / warmup
-        return 0.5 * (1 + math.cos(math.pi * (epoch - warmup) / max(1, epochs - warmup)))
-    return factor

@@ -1,0 +1,70 @@
+"""Brixia zone scores and their Grad-CAM maps from the zone classifier's ONNX outputs (numpy only).
+
+The classifier pools its token features ``F`` (D, h, w) over each zone with weights that sum to 1
+and applies one linear head ``W`` (4, D). For zone z with score probabilities ``p`` and expected
+score ``E = sum_c c p_c``, the gradient of ``E`` with respect to ``F`` is
+``sum_c p_c (c - E) W_c`` times the zone's pooling weight at each token, so the Grad-CAM channel
+weights (the spatial mean of that gradient) are ``alpha = sum_c p_c (c - E) W_c / (h w)``, and the
+map is ``relu(alpha . F)``: where in the image the features push this zone's score up. No autograd
+is needed; the training code checks this against torch's autograd Grad-CAM.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .preprocess import resize_plane
+from .zones import ZONE_LETTERS
+
+SCORES = np.arange(4, dtype=np.float64)
+SCORE_RULES = ("argmax", "expected")
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Softmax over the last axis (float64)."""
+    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return shifted / shifted.sum(axis=-1, keepdims=True)
+
+
+def scores_from_probabilities(probabilities: np.ndarray, rule: str = "argmax") -> np.ndarray:
+    """Integer scores 0-3 from (..., 4) probabilities: the most probable score, or the expected
+    score rounded to the nearest integer."""
+    if rule == "argmax":
+        return probabilities.argmax(axis=-1)
+    if rule == "expected":
+        return np.clip(np.rint(probabilities @ SCORES), 0, 3).astype(int)
+    raise ValueError(f"unknown score rule {rule!r}; use one of {SCORE_RULES}")
+
+
+def zone_cams(features: np.ndarray, head_weight: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
+    """(6, h, w) Grad-CAM maps of each zone's expected score from features (D, h, w), head weights
+    (4, D) and the zones' probabilities (6, 4)."""
+    expected = probabilities @ SCORES
+    score_gradient = probabilities * (SCORES[np.newaxis, :] - expected[:, np.newaxis])
+    alpha = score_gradient @ head_weight / (features.shape[1] * features.shape[2])
+    return np.maximum(np.einsum("zd,dhw->zhw", alpha, features), 0.0)
+
+
+def heat_map(cams: np.ndarray, zones: np.ndarray) -> np.ndarray:
+    """A (H, W) float32 map in [0, 1]: in each zone's pixels, that zone's Grad-CAM (upsampled to
+    the zone labelmap's grid); 0 outside the lungs. Scaled by the largest value over all zones,
+    so zones compare with each other; all zeros when no zone has positive evidence."""
+    composite = np.zeros(zones.shape, dtype=np.float32)
+    for index in range(len(ZONE_LETTERS)):
+        inside = zones == index + 1
+        if inside.any() and cams[index].max() > 0:
+            composite[inside] = resize_plane(cams[index].astype(np.float32), zones.shape)[inside]
+    peak = float(composite.max())
+    return composite / peak if peak > 0 else composite
+
+
+def zone_score_table(probabilities: np.ndarray, rule: str, low_confidence: float) -> dict[str, dict]:
+    """letter -> {"score", "probabilities", "confidence", "low_confidence"} for zones A-F."""
+    scores = scores_from_probabilities(probabilities, rule)
+    table = {}
+    for index, letter in enumerate(ZONE_LETTERS):
+        confidence = float(probabilities[index, scores[index]])
+        table[letter] = {"score": int(scores[index]),
+                         "probabilities": [round(float(p), 4) for p in probabilities[index]],
+                         "confidence": round(confidence, 4), "low_confidence": confidence < low_confidence}
+    return table

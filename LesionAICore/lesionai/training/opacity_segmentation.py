@@ -1,0 +1,287 @@
+"""Recipe ``opacity-segmentation``: a 2D U-Net (MONAI) for lung opacities, and the zone score built on it.
+
+Two-stage opacity score (after the Scientific Reports 2022 workflow): the pipeline finds the lungs
+and the Brixia zones; this model finds the opacities inside the lungs; each zone is scored 0-3 from
+the share of its area they cover.
+
+No public collection outlines its opacities, so the model learns from synthetic ground-glass and
+consolidation opacities painted into the real radiographs of the ``train`` split inside their real
+lung masks (:mod:`.opacities`). Most of those radiographs already show real opacities that nobody
+outlined, so the lung outside the painted lesions is only a weak negative (weight
+``unknown_weight``), except in zones the senior radiologist scored 0 (opacity-free: full negative
+weight); zones he scored above 0 carry no negative loss. Pixels marked ignore in the lung masks
+(devices) carry no loss.
+
+After training the recipe tunes the three fraction thresholds of the zone score on the train split's
+Brixia-scored radiographs (senior radiologist), measures the zone MAE on the val split's, together
+with the junior radiologist's MAE on the same images, and stores the thresholds in the run's
+``config.yaml`` (``model.output.thresholds``), from where ``--install`` registers them.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from ..errors import LesionAIError
+from ..severity.opacity import (THRESHOLD_NAMES, opacity_fractions, opacity_mask, opacity_scores, tune_thresholds,
+                                zone_mae)
+from ..severity.preprocess import model_input, resize_plane
+from ..severity.zones import ZONE_LETTERS
+from . import common
+from .augment import random_affine_pairs, random_intensity
+from .cxr_data import IGNORE, limited, load_plane, load_segmentation_arrays, read_cases
+from .opacities import add_synthetic_opacities
+
+OUTSIDE, CLEAR, UNKNOWN, OPACITY, SCORED_ABNORMAL = 0, 1, 2, 3, 4  # supervision classes of a lung pixel
+INPUT_NAMES, OUTPUT_NAMES = ["image"], ["opacity_logits"]
+
+
+def build_network(config: dict) -> torch.nn.Module:
+    from monai.networks.nets import UNet
+
+    return UNet(spatial_dims=2, in_channels=1, out_channels=1, channels=tuple(config["channels"]),
+                strides=tuple([2] * (len(config["channels"]) - 1)), num_res_units=config["res_units"])
+
+
+def example_inputs(config: dict) -> tuple:
+    return (torch.zeros(1, 1, *config["input_size"]),)
+
+
+def zone_scores(case, rater: str) -> np.ndarray | None:
+    """The case's Brixia zone scores A-F by ``rater`` (``senior`` or ``junior``), or None if unscored."""
+    values = [case.row.get(f"brixia_{rater}_{letter}", "") for letter in ZONE_LETTERS]
+    return None if any(value in ("", None) for value in values) else np.array(values, dtype=np.float64)
+
+
+def pipeline_zones(cases, root: Path, threads: int, log) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """stem -> (lung labels, zone labels), uint8 on the PNG's grid, exactly as inference finds them.
+
+    Radiographs the pipeline refuses are left out (and logged).
+    """
+    from ..imageio import read_image
+    from ..severity.pipeline import SeverityPipeline
+
+    pipeline, found = SeverityPipeline(threads=threads), {}
+    for case in cases:
+        try:
+            result = pipeline.run(read_image(case.image_path(root)))
+        except LesionAIError as error:
+            log.info("zones of %s not found: %s", case.stem, error)
+            continue
+        found[case.stem] = (result.lung_labels.array[0].astype(np.uint8), result.zone_labels.array[0].astype(np.uint8))
+    return found
+
+
+def supervision_map(mask: np.ndarray, zones: np.ndarray | None, senior: np.ndarray | None) -> np.ndarray:
+    """Supervision classes (uint8, mask's shape) of a radiograph before any lesion is painted.
+
+    ``mask``: 0 background, 1 lung, 255 ignore. ``zones`` (1..6 = A..F, same shape) and ``senior``
+    (6 scores) refine the lung: a zone scored 0 is CLEAR, a zone scored above 0 SCORED_ABNORMAL.
+    """
+    classes = np.where(mask == 1, UNKNOWN, OUTSIDE).astype(np.uint8)
+    if zones is not None and senior is not None:
+        for index, score in enumerate(senior):
+            classes[(mask == 1) & (zones == index + 1)] = CLEAR if score == 0 else SCORED_ABNORMAL
+    classes[mask == IGNORE] = IGNORE
+    return classes
+
+
+def training_arrays(cases, root: Path, shape: tuple[int, int], zones_by_stem: dict):
+    """Normalised images (N, 1, H, W) float32, lung masks (N, H, W) bool and supervision classes (N, H, W)."""
+    images, masks = load_segmentation_arrays(cases, root, shape)
+    classes = []
+    for case, mask in zip(cases, masks[:, 0]):
+        zones = zones_by_stem.get(case.stem, (None, None))[1]
+        zones = None if zones is None else resize_plane(zones, shape, nearest=True)
+        classes.append(supervision_map(mask, zones, zone_scores(case, "senior")))
+    return images, masks[:, 0] > 0, np.stack(classes)
+
+
+def painted_batch(images, lungs, classes, indices, rng, settings) -> tuple[torch.Tensor, torch.Tensor]:
+    """Radiographs with synthetic opacities (B, 1, H, W) and their supervision classes (B, 1, H, W)."""
+    painted, targets = [], []
+    for index in indices:
+        image, opacity = add_synthetic_opacities(images[index, 0], lungs[index], rng, settings)
+        paintable = np.isin(classes[index], (CLEAR, UNKNOWN, SCORED_ABNORMAL))
+        painted.append(image)
+        targets.append(np.where(opacity & paintable, OPACITY, classes[index]))
+    return torch.from_numpy(np.stack(painted)[:, None]), torch.from_numpy(np.stack(targets)[:, None].astype(np.int64))
+
+
+def class_weights(unknown_weight: float, device) -> torch.Tensor:
+    """Loss weight of each supervision class value (0-255)."""
+    weights = torch.zeros(256, device=device)
+    weights[CLEAR], weights[UNKNOWN], weights[OPACITY] = 1.0, unknown_weight, 1.0
+    return weights
+
+
+def weighted_loss(logits: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """Weighted BCE + batch soft Dice; ``targets`` holds supervision classes, ``weights`` their weights."""
+    weight = weights[targets]
+    positive = (targets == OPACITY).float()
+    bce = F.binary_cross_entropy_with_logits(logits, positive, weight=weight, reduction="sum") / weight.sum().clamp(min=1)
+    probability = torch.sigmoid(logits) * weight
+    dice = (2 * (probability * positive).sum() + 1) / (probability.sum() + (positive * weight).sum() + 1)
+    return bce + (1 - dice)
+
+
+def opacity_dice(prediction: np.ndarray, opacity: np.ndarray, lung: np.ndarray) -> float:
+    """Dice of predicted against painted opacity, both taken inside ``lung``; 1 when both are empty."""
+    predicted, truth = prediction & lung, opacity & lung
+    denominator = predicted.sum() + truth.sum()
+    return 1.0 if denominator == 0 else float(2 * (predicted & truth).sum() / denominator)
+
+
+def validation_set(cases, root, shape, config) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Val radiographs with synthetic opacities painted with a fixed seed (every one gets some):
+    images (N, 1, H, W), opacity (N, H, W) and scored lung (mask == 1) (N, H, W)."""
+    images, masks = load_segmentation_arrays(cases, root, shape)
+    rng = np.random.default_rng(config["seed"] + 1)
+    settings = {**config.get("opacities", {}), "empty_rate": 0.0}
+    painted = [add_synthetic_opacities(image[0], mask[0] > 0, rng, settings) for image, mask in zip(images, masks)]
+    return np.stack([p[0] for p in painted])[:, None], np.stack([p[1] for p in painted]), masks[:, 0] == 1
+
+
+@torch.no_grad()
+def predicted_probability(network, images: np.ndarray, batch: int = 16) -> np.ndarray:
+    """Opacity probability (N, H, W) of normalised images (N, 1, H, W)."""
+    network.eval()
+    device = next(network.parameters()).device
+    chunks = [torch.sigmoid(network(torch.from_numpy(images[start:start + batch]).to(device))).cpu().numpy()[:, 0]
+              for start in range(0, len(images), batch)]
+    return np.concatenate(chunks)
+
+
+def validation_dice(network, validation) -> list[float]:
+    images, opacities, lungs = validation
+    probabilities = predicted_probability(network, images)
+    return [opacity_dice(p >= 0.5, o, lung) for p, o, lung in zip(probabilities, opacities, lungs)]
+
+
+def zone_fractions(network, cases, root, shape, zones_by_stem) -> tuple[list, np.ndarray]:
+    """Cases with zones and their opacity fractions (cases, 6), measured as inference measures them."""
+    kept, fractions = [], []
+    for case in cases:
+        if case.stem not in zones_by_stem:
+            continue
+        lungs, zones = zones_by_stem[case.stem]
+        plane = load_plane(case.image_path(root))
+        probability = predicted_probability(network, model_input(plane, shape))[0]
+        found = opacity_fractions(opacity_mask(probability, lungs), zones)
+        kept.append(case)
+        fractions.append([found[letter] for letter in ZONE_LETTERS])
+    return kept, np.array(fractions, dtype=np.float64).reshape(-1, len(ZONE_LETTERS))
+
+
+def scorer_metrics(network, train_scored, val_scored, root, shape, zones_by_stem) -> tuple[dict, dict | None]:
+    """Thresholds tuned on the train split's senior scores, and zone MAEs on train and val.
+
+    Returns (metrics, thresholds); thresholds is None when the train split has no scored radiograph.
+    """
+    train_cases, train_fractions = zone_fractions(network, train_scored, root, shape, zones_by_stem)
+    if not train_cases:
+        return {}, None
+    train_senior = np.stack([zone_scores(c, "senior") for c in train_cases])
+    thresholds, train_mae = tune_thresholds(train_fractions, train_senior)
+    metrics = {"train_zone_mae_opacity": train_mae, "train_scored_cases": len(train_cases),
+               "train_zone_spearman_opacity": _spearman(train_fractions, train_senior)}
+    val_cases, val_fractions = zone_fractions(network, val_scored, root, shape, zones_by_stem)
+    if val_cases:
+        metrics.update(_val_scorer_metrics(val_cases, val_fractions, thresholds))
+    return metrics, thresholds
+
+
+def _val_scorer_metrics(cases, fractions: np.ndarray, thresholds: dict) -> dict:
+    senior = np.stack([zone_scores(c, "senior") for c in cases])
+    predicted = np.array([list(opacity_scores(dict(zip(ZONE_LETTERS, row)), thresholds).values()) for row in fractions])
+    metrics = {"val_zone_mae_opacity": zone_mae(predicted, senior), "val_scored_cases": len(cases),
+               "val_global_mae_opacity": zone_mae(predicted.sum(axis=1), senior.sum(axis=1)),
+               "val_zone_spearman_opacity": _spearman(fractions, senior)}
+    junior = [zone_scores(c, "junior") for c in cases]
+    if all(scores is not None for scores in junior):
+        metrics["val_zone_mae_junior"] = zone_mae(np.stack(junior), senior)
+        metrics["val_global_mae_junior"] = zone_mae(np.stack(junior).sum(axis=1), senior.sum(axis=1))
+    return metrics
+
+
+def _spearman(fractions: np.ndarray, scores: np.ndarray) -> float:
+    from scipy.stats import spearmanr
+
+    value = spearmanr(fractions.ravel(), scores.ravel()).statistic
+    return float(value) if np.isfinite(value) else 0.0
+
+
+def _epoch(network, optimizer, arrays, weights, rng, config) -> float:
+    images, lungs, classes = arrays
+    device = next(network.parameters()).device
+
+    def batch_loss(batch):
+        painted, targets = painted_batch(images, lungs, classes, batch.numpy(), rng, config.get("opacities", {}))
+        painted, targets = random_affine_pairs(painted.to(device), targets.to(device), config["augment"])
+        return weighted_loss(network(random_intensity(painted, config["augment"])), targets, weights)
+
+    return common.train_epoch(network, optimizer, torch.randperm(len(images)), config["batch_size"], batch_loss)
+
+
+def _fit(network, arrays, validation, config, log) -> int:
+    """Train for ``epochs``; keeps the weights of the epoch with the best val Dice and returns that epoch."""
+    optimizer = torch.optim.AdamW(network.parameters(), lr=config["learning_rate"], weight_decay=1e-4)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, common.cosine_schedule(config["epochs"], config.get("warmup_epochs", 2)))
+    weights = class_weights(config["unknown_weight"], next(network.parameters()).device)
+    rng = np.random.default_rng(config["seed"])
+    best = (-1.0, None, -1)
+    progress = tqdm(range(config["epochs"]), desc="opacity-segmentation", unit="epoch")
+    for epoch in progress:
+        loss = _epoch(network, optimizer, arrays, weights, rng, config)
+        scheduler.step()
+        val_dice = float(np.mean(validation_dice(network, validation)))
+        log.info("epoch %d loss %.4f val_opacity_dice %.4f", epoch, loss, val_dice)
+        progress.set_postfix(loss=f"{loss:.3f}", val_dice=f"{val_dice:.4f}")
+        if val_dice > best[0]:
+            best = (val_dice, copy.deepcopy(network.state_dict()), epoch)
+    network.load_state_dict(best[1])
+    return best[2]
+
+
+def train(config: dict, run_dir) -> dict:
+    """Run the recipe; returns the metrics dict (also saved in ``run_dir``)."""
+    run_dir, log = common.start_run(config, run_dir)
+    common.seed_everything(config["seed"])
+    torch.set_num_threads(config.get("threads", torch.get_num_threads()))
+    root, shape = common.resolve_data_root(config), tuple(config["input_size"])
+    cases = read_cases(root)
+    train_cases = limited([c for c in cases if c.split == "train" and c.has_lung_mask], config)
+    val_cases = limited([c for c in cases if c.split == "val" and c.has_lung_mask], config)
+    scored = {split: limited([c for c in cases if c.split == split and zone_scores(c, "senior") is not None], config)
+              for split in ("train", "val")}
+    zones_by_stem = pipeline_zones(scored["train"] + scored["val"], root, config.get("threads", torch.get_num_threads()), log)
+    device = common.training_device(config)
+    network = build_network(config).to(device)
+    arrays = training_arrays(train_cases, root, shape, zones_by_stem)
+    validation = validation_set(val_cases, root, shape, config)
+    best_epoch = _fit(network, arrays, validation, config, log)
+    torch.save(network.state_dict(), run_dir / "best.pt")
+    dice_scores = validation_dice(network, validation)
+    metrics = {"val_opacity_dice": float(np.mean(dice_scores)), "val_opacity_dice_median": float(np.median(dice_scores)),
+               "val_cases": len(val_cases), "train_cases": len(train_cases), "best_epoch": best_epoch,
+               "device": device.type}
+    scorer, thresholds = scorer_metrics(network, scored["train"], scored["val"], root, shape, zones_by_stem)
+    metrics.update(scorer)
+    if thresholds is not None:
+        _save_thresholds(config, run_dir, thresholds)
+    log.info("final %s thresholds %s", metrics, thresholds)
+    common.save_metrics(run_dir, metrics)
+    common.export_onnx(network, example_inputs(config), run_dir / config["onnx_name"], INPUT_NAMES, OUTPUT_NAMES)
+    return metrics
+
+
+def _save_thresholds(config: dict, run_dir: Path, thresholds: dict) -> None:
+    """Put the tuned thresholds into the run's saved config, where installing the run reads them."""
+    config["model"]["output"]["thresholds"] = {name: thresholds[name] for name in THRESHOLD_NAMES}
+    common.save_config(config, run_dir)

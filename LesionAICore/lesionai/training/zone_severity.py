@@ -1,0 +1,286 @@
+"""Recipe ``zone-severity``: Brixia score 0-3 of each lung zone from a frontal chest radiograph.
+
+Data: the radiographs of ``cases.csv`` with Brixia scores; the target is the senior radiologist's
+score (``brixia_senior_A..F``), the junior's is kept as the human reference. Each radiograph's
+zones come from the installed lung, alignment models exactly as at inference
+(:meth:`SeverityPipeline.lungs_and_zones`), so the classifier learns on the zones it will see.
+
+Model: :class:`~lesionai.training.zone_network.ZoneSeverityNet`. Loss: cross-entropy on the
+logits with class weights (inverse square root of the score frequencies), plus an optional ordinal
+term (mean absolute error of the expected score) and the optional localization-aware attention
+term (:mod:`lesionai.training.attention`; the target region of a zone is its own lung area, the
+term counts only for zones the senior scored above 0).
+
+Model selection: with ``folds: k`` the train split is cut into ``k`` folds by patient group; the
+out-of-fold predictions decide the score rule (argmax or rounded expected score) and the
+low-confidence threshold. The final model is trained on the whole train split for the configured
+number of epochs (no early stopping on val); val is only measured.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from . import common
+from .attention import AttentionSettings, attention_loss, combined_loss, grad_cam, localization_ratio, region_on_grid
+from .augment import random_affine_pairs, random_intensity
+from .cxr_data import limited, load_plane, read_cases
+from .zone_network import SCORE_COUNT, ZONE_COUNT, ZoneSeverityNet, zone_weights
+from ..geometry import radiograph_geometry
+from ..severity.preprocess import normalize_percentile, resize_plane
+from ..severity.scoring import SCORE_RULES, scores_from_probabilities
+from ..severity.zones import ZONE_LETTERS
+
+INPUT_NAMES, OUTPUT_NAMES = ["image", "zones"], ["zone_logits", "features", "head_weight"]
+STATIC_OUTPUTS = ("head_weight",)
+
+
+def build_network(config: dict) -> ZoneSeverityNet:
+    network = config["network"]
+    return ZoneSeverityNet(tuple(config["input_size"]), tuple(network["widths"]), network["dim"],
+                           network["heads"], network["layers"], network["dropout"])
+
+
+def example_inputs(config: dict) -> tuple:
+    shape = tuple(config["input_size"])
+    return torch.zeros(1, 1, *shape), torch.zeros(1, 1, *shape)
+
+
+class ScoredSet:
+    """Radiographs with zone scores at the model's input size.
+
+    ``images`` (N, 1, H, W) float in [0, 1], ``zones`` (N, 1, H, W) 0-6, ``senior`` and ``junior``
+    (N, 6) int scores (junior -1 where missing), ``groups`` patient groups, ``stems`` case names.
+    """
+
+    def __init__(self, images, zones, senior, junior, groups, stems):
+        self.images, self.zones, self.senior, self.junior = images, zones, senior, junior
+        self.groups, self.stems = groups, stems
+
+    def __len__(self) -> int:
+        return len(self.stems)
+
+    def subset(self, indices) -> "ScoredSet":
+        indices = np.asarray(indices)
+        return ScoredSet(self.images[indices], self.zones[indices], self.senior[indices], self.junior[indices],
+                         [self.groups[i] for i in indices], [self.stems[i] for i in indices])
+
+
+def is_scored(case) -> bool:
+    return all(case.row.get(f"brixia_senior_{letter}", "") != "" for letter in ZONE_LETTERS)
+
+
+def _scores(case, rater: str) -> list[int]:
+    values = [case.row.get(f"brixia_{rater}_{letter}", "") for letter in ZONE_LETTERS]
+    return [int(v) if v != "" else -1 for v in values]
+
+
+def load_scored_set(cases, root, shape: tuple[int, int], pipeline) -> ScoredSet:
+    """Images and pipeline zones of ``cases`` at ``shape`` (zones found at the stored resolution)."""
+    images, zones = [], []
+    for case in cases:
+        plane = load_plane(case.image_path(root))
+        _, zone_map, _, _ = pipeline.lungs_and_zones(plane, radiograph_geometry())
+        images.append(normalize_percentile(resize_plane(plane, shape)))
+        zones.append(resize_plane(zone_map, shape, nearest=True))
+    return ScoredSet(np.stack(images)[:, None].astype(np.float32), np.stack(zones)[:, None].astype(np.float32),
+                     np.array([_scores(c, "senior") for c in cases]), np.array([_scores(c, "junior") for c in cases]),
+                     [c.row.get("patient_group") or c.stem for c in cases], [c.stem for c in cases])
+
+
+def class_weights(scores: np.ndarray) -> torch.Tensor:
+    """Inverse square root of each score's frequency, normalised to mean 1."""
+    counts = np.bincount(scores.ravel(), minlength=SCORE_COUNT).astype(np.float64) + 1
+    weights = counts ** -0.5
+    return torch.tensor(weights / weights.mean(), dtype=torch.float32)
+
+
+def task_loss(logits: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor, ordinal_weight: float) -> torch.Tensor:
+    """Weighted cross-entropy on the (B, 6, 4) logits + ordinal_weight x MAE of the expected score."""
+    flat_logits, flat_targets = logits.reshape(-1, SCORE_COUNT), targets.reshape(-1)
+    loss = F.cross_entropy(flat_logits, flat_targets, weight=weights.to(logits.device))
+    if ordinal_weight:
+        expected = torch.softmax(flat_logits, dim=1) @ torch.arange(SCORE_COUNT, dtype=logits.dtype, device=logits.device)
+        loss = loss + ordinal_weight * (expected - flat_targets.float()).abs().mean()
+    return loss
+
+
+def zone_attention_loss(logits, features, zones, targets, threshold: float) -> torch.Tensor:
+    """Mean ``1 - r`` over abnormal zones: Grad-CAM of the true score's logit inside the zone."""
+    grid = features.shape[-2:]
+    losses, counts = [], []
+    for zone in range(ZONE_COUNT):
+        applies = targets[:, zone] > 0
+        if not applies.any():
+            continue
+        scores = logits[:, zone].gather(1, targets[:, zone:zone + 1]).squeeze(1)
+        cam = grad_cam(features, scores)
+        region = region_on_grid((zones[:, 0] == zone + 1).float(), grid)
+        losses.append(attention_loss(cam, region, applies, threshold) * applies.sum())
+        counts.append(applies.sum())
+    if not losses:
+        return logits.sum() * 0.0
+    return torch.stack(losses).sum() / torch.stack(counts).sum()
+
+
+def _epoch(network, optimizer, data: ScoredSet, config, weights, attention: AttentionSettings, epoch: int, device):
+    images, zones = torch.from_numpy(data.images).to(device), torch.from_numpy(data.zones).to(device)
+    targets = torch.from_numpy(data.senior).long().to(device)
+    lam = attention.weight(epoch)
+
+    def batch_loss(batch):
+        batch_images, batch_zones = random_affine_pairs(images[batch], zones[batch], config["augment"])
+        logits, features, _ = network(random_intensity(batch_images, config["augment"]), batch_zones.float())
+        loss = task_loss(logits, targets[batch], weights, config["loss"]["ordinal_weight"])
+        if attention.enabled:
+            focus = zone_attention_loss(logits, features, batch_zones, targets[batch], attention.threshold)
+            loss = combined_loss(loss, focus, lam)
+        return loss
+
+    return common.train_epoch(network, optimizer, torch.randperm(len(data)), config["batch_size"], batch_loss)
+
+
+@torch.no_grad()
+def predict(network, data: ScoredSet, device) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Probabilities (N, 6, 4), features (N, D, h, w) and head weights (4, D)."""
+    network.eval()
+    logits, features, head_weight = network(torch.from_numpy(data.images).to(device), torch.from_numpy(data.zones).to(device))
+    return torch.softmax(logits, -1).cpu().numpy(), features.cpu().numpy(), head_weight.cpu().numpy()
+
+
+def zone_mae(probabilities: np.ndarray, targets: np.ndarray, rule: str) -> float:
+    return float(np.abs(scores_from_probabilities(probabilities, rule) - targets).mean())
+
+
+def cam_localization(features, head_weight, zones, targets, threshold: float = 0.5) -> dict:
+    """Where the Grad-CAM energy of abnormal zones lies: share inside the zone (true score's map)
+    and share inside the lungs (the pipeline's expected-score map)."""
+    from ..severity.scoring import softmax, zone_cams
+
+    grid = features.shape[-2:]
+    weights = zone_weights(torch.from_numpy(zones), grid)
+    pooled = np.einsum("bzhw,bdhw->bzd", weights.numpy(), features)
+    probabilities = softmax(pooled @ head_weight.T)
+    in_zone, in_lungs = [], []
+    lungs = region_on_grid(torch.from_numpy((zones[:, 0] > 0).astype(np.float32)), grid)
+    for b, z in zip(*np.nonzero(targets > 0)):
+        true_cam = np.maximum(np.einsum("d,dhw->hw", head_weight[targets[b, z]], features[b]), 0)
+        region = region_on_grid(torch.from_numpy((zones[b:b + 1, 0] == z + 1).astype(np.float32)), grid)
+        in_zone.append(localization_ratio(torch.from_numpy(true_cam)[None], region, threshold).item())
+        severity_cam = zone_cams(features[b], head_weight, probabilities[b])[z]
+        in_lungs.append(localization_ratio(torch.from_numpy(severity_cam)[None].float(), lungs[b:b + 1], threshold).item())
+    return {"cam_in_zone": float(np.mean(in_zone)) if in_zone else float("nan"),
+            "cam_in_lungs": float(np.mean(in_lungs)) if in_lungs else float("nan")}
+
+
+def fit(config: dict, train_set: ScoredSet, device, log=None, val_set: ScoredSet | None = None, label: str = "fit"):
+    """Train a network on ``train_set`` for ``config['epochs']`` epochs; returns it (in eval mode)."""
+    common.seed_everything(config["seed"])
+    network = build_network(config).to(device)
+    optimizer = torch.optim.AdamW(network.parameters(), lr=config["learning_rate"], weight_decay=config["weight_decay"])
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, common.cosine_schedule(config["epochs"], config.get("warmup_epochs", 3)))
+    weights, attention = class_weights(train_set.senior), AttentionSettings(config.get("attention"))
+    for epoch in tqdm(range(config["epochs"]), desc=f"zone-severity {label}", unit="epoch", leave=False):
+        loss = _epoch(network, optimizer, train_set, config, weights, attention, epoch, device)
+        scheduler.step()
+        if log and val_set is not None and (epoch % 10 == 9 or epoch == config["epochs"] - 1):
+            probabilities = predict(network, val_set, device)[0]
+            log.info("%s epoch %d loss %.4f lambda %.3f val zone MAE argmax %.4f expected %.4f", label, epoch, loss,
+                     attention.weight(epoch), zone_mae(probabilities, val_set.senior, "argmax"),
+                     zone_mae(probabilities, val_set.senior, "expected"))
+    return network.eval()
+
+
+def group_folds(groups: list[str], count: int, seed: int) -> list[np.ndarray]:
+    """Indices of ``count`` folds that keep each patient group in one fold."""
+    unique = sorted(set(groups))
+    np.random.default_rng(seed).shuffle(unique)
+    fold_of = {group: index % count for index, group in enumerate(unique)}
+    return [np.array([i for i, g in enumerate(groups) if fold_of[g] == fold]) for fold in range(count)]
+
+
+def out_of_fold_probabilities(config, data: ScoredSet, device, log) -> np.ndarray:
+    probabilities = np.zeros((len(data), ZONE_COUNT, SCORE_COUNT))
+    for index, held_out in enumerate(group_folds(data.groups, config["folds"], config["seed"])):
+        kept = np.setdiff1d(np.arange(len(data)), held_out)
+        network = fit(config, data.subset(kept), device, label=f"fold {index + 1}")
+        probabilities[held_out] = predict(network, data.subset(held_out), device)[0]
+        log.info("fold %d zone MAE argmax %.4f", index + 1, zone_mae(probabilities[held_out], data.senior[held_out], "argmax"))
+    return probabilities
+
+
+def choose_rule(probabilities: np.ndarray, targets: np.ndarray) -> str:
+    return min(SCORE_RULES, key=lambda rule: zone_mae(probabilities, targets, rule))
+
+
+def low_confidence_threshold(probabilities: np.ndarray, targets: np.ndarray, rule: str) -> float:
+    """The confidence under which a zone's score is wrong at least half the time (out-of-fold):
+    the largest threshold t on a 0.05 grid such that zones with confidence < t are wrong >= 50 %."""
+    scores = scores_from_probabilities(probabilities, rule)
+    confidence = np.take_along_axis(probabilities, scores[..., None], -1)[..., 0].ravel()
+    wrong = (scores != targets).ravel()
+    best = 0.0
+    for threshold in np.arange(0.3, 0.95, 0.05):
+        below = confidence < threshold
+        if below.any() and wrong[below].mean() >= 0.5:
+            best = float(round(threshold, 2))
+    return best
+
+
+def train(config: dict, run_dir) -> dict:
+    from ..severity.pipeline import SeverityPipeline
+
+    run_dir, log = common.start_run(config, run_dir)
+    common.seed_everything(config["seed"])
+    torch.set_num_threads(config.get("threads", torch.get_num_threads()))
+    root, shape = common.resolve_data_root(config), tuple(config["input_size"])
+    cases = [c for c in read_cases(root) if is_scored(c)]
+    pipeline = SeverityPipeline(threads=config.get("threads"))
+    train_set = load_scored_set(limited([c for c in cases if c.split == "train"], config), root, shape, pipeline)
+    val_set = load_scored_set(limited([c for c in cases if c.split == "val"], config), root, shape, pipeline)
+    device = common.training_device(config)
+    metrics = {"train_cases": len(train_set), "val_cases": len(val_set), "device": device.type}
+    rule, low_confidence = config["score_rule"], config["low_confidence"]
+    if config.get("folds"):
+        oof = out_of_fold_probabilities(config, train_set, device, log)
+        rule, low_confidence = choose_rule(oof, train_set.senior), low_confidence_threshold(oof, train_set.senior, rule)
+        metrics.update({f"cv_zone_mae_{r}": zone_mae(oof, train_set.senior, r) for r in SCORE_RULES})
+    network = fit(config, train_set, device, log, val_set, label="final")
+    metrics.update(evaluate(network, val_set, device, rule))
+    metrics["low_confidence_threshold"] = low_confidence
+    log.info("final %s", metrics)
+    common.save_metrics(run_dir, metrics)
+    _save_decision(config, run_dir, rule, low_confidence)
+    torch.save(network.state_dict(), run_dir / "best.pt")
+    common.export_onnx(network, example_inputs(config), run_dir / config["onnx_name"], INPUT_NAMES, OUTPUT_NAMES,
+                       static_outputs=STATIC_OUTPUTS)
+    return metrics
+
+
+def evaluate(network, data: ScoredSet, device, rule: str) -> dict:
+    """Val zone MAE (both rules and the chosen one), global-score MAE, junior reference, CAM localisation."""
+    probabilities, features, head_weight = predict(network, data, device)
+    scores = scores_from_probabilities(probabilities, rule)
+    junior = data.junior >= 0
+    results = {f"val_zone_mae_{r}": zone_mae(probabilities, data.senior, r) for r in SCORE_RULES}
+    results.update({"val_zone_mae": float(np.abs(scores - data.senior).mean()),
+                    "val_global_mae": float(np.abs(scores.sum(1) - data.senior.sum(1)).mean()),
+                    "val_zone_mae_junior": float(np.abs(data.junior - data.senior)[junior].mean()),
+                    "val_zone_mae_mean_predictor": float(np.abs(data.senior - data.senior.mean()).mean()),
+                    "score_rule_expected": float(rule == "expected")})
+    results.update({f"val_{k}": v for k, v in cam_localization(features, head_weight, data.zones, data.senior).items()})
+    return results
+
+
+def _save_decision(config: dict, run_dir, rule: str, low_confidence: float) -> None:
+    """Record the chosen score rule and threshold in the run's config (what install registers)."""
+    saved = copy.deepcopy(config)
+    saved["score_rule"], saved["low_confidence"] = rule, low_confidence
+    saved["model"]["output"]["score_rule"] = rule
+    saved["model"]["output"]["thresholds"] = {"low_confidence": low_confidence}
+    common.save_config(saved, run_dir)
