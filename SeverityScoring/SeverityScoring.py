@@ -1,6 +1,7 @@
-"""SeverityScoring: right/left lungs, Brixia zones A-F and zone areas on a chest radiograph.
+"""SeverityScoring: right/left lungs, opacity, Brixia zones A-F and their scores on a chest radiograph.
 
-This file only wires the panel to the Qt-free ``SeverityScoringLib`` (logic and typed parameters).
+This file only wires the panel to the Qt-free ``SeverityScoringLib`` (logic, presentation of the
+results and typed parameters).
 The widget needs the Slicer application: it is checked statically by Testing/test_ui_names.py and
 run by SeverityScoringTest inside Slicer; the logic is tested headlessly.
 """
@@ -19,7 +20,7 @@ from slicer.util import VTKObservationMixin
 from lesionai.dependencies import ensure_in_slicer
 
 from SeverityScoringLib import logic as severity
-from SeverityScoringLib import parameters
+from SeverityScoringLib import parameters, presentation
 
 # A fresh class: parameterNodeWrapper rewrites the class it decorates, the dataclass stays plain.
 SeverityScoringParameterNode = parameterNodeWrapper(
@@ -35,9 +36,11 @@ class SeverityScoring(ScriptedLoadableModule):
         self.parent.dependencies = ["LesionAICore"]
         self.parent.contributors = ["LesionAI contributors"]
         self.parent.helpText = (
-            "Segments the right and left lungs on a frontal chest radiograph, divides them into the six Brixia "
-            "zones A-F and lists each zone's area. Select the radiograph and press Apply; the run happens in a "
-            "background process and can be cancelled. For research use only, not for diagnosis.")
+            "Segments the right and left lungs and the opacities on a frontal chest radiograph, divides the lungs "
+            "into the six Brixia zones A-F and scores each zone 0-3; shows the global score (0-18), a zone table "
+            "that flags low-confidence zones and can be exported to CSV, and a heat map of where the model "
+            "looked. Select the radiograph and press Apply; the run happens in a background process and can be "
+            "cancelled. For research use only, not for diagnosis.")
         self.parent.acknowledgementText = (
             "LesionAI is open source (Apache-2.0). Its models were trained on public chest X-ray datasets; the "
             "model registry shipped with the extension credits each dataset and states its licence.")
@@ -75,6 +78,7 @@ class SeverityScoringWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.EndCloseEvent, self.onSceneEndClose)
         self.ui.applyButton.connect("clicked(bool)", self.onApplyButton)
         self.ui.sampleButton.connect("clicked(bool)", self.onSampleButton)
+        self.ui.exportTableButton.connect("clicked(bool)", self.onExportTableButton)
         self._setRunning(False)
         self.initializeParameterNode()
 
@@ -107,18 +111,32 @@ class SeverityScoringWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         if parameterNode:
             self._parameterNodeGuiTag = parameterNode.connectGui(self.ui)
             self.addObserver(parameterNode, vtk.vtkCommand.ModifiedEvent, self._updateApplyButton)
+            self.addObserver(parameterNode, vtk.vtkCommand.ModifiedEvent, self._updateResults)
         self._updateApplyButton()
+        self._updateResults()
 
     def _disconnectParameterNode(self):
         if self._parameterNode and self._parameterNodeGuiTag is not None:
             self._parameterNode.disconnectGui(self._parameterNodeGuiTag)
             self._parameterNodeGuiTag = None
             self.removeObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._updateApplyButton)
+            self.removeObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._updateResults)
 
     def _updateApplyButton(self, caller=None, event=None):
         hasInput = bool(self._parameterNode and self._parameterNode.inputVolume)
         self.ui.applyButton.enabled = self._job is not None or hasInput
         self.ui.applyButton.toolTip = "Segment lungs and zones" if hasInput else "Select a chest radiograph first"
+
+    def _updateResults(self, caller=None, event=None):
+        chosen = self._parameterNode
+        if not chosen:
+            return
+        presentation.show_results(chosen.outputSegmentation, chosen.outputHeatmap, zones=chosen.showZones,
+                                  opacity=chosen.showOpacity, heatmap=chosen.showHeatmap)
+        self.ui.globalScoreLabel.text = presentation.score_text(chosen.outputTable)
+        self.ui.lowConfidenceLabel.text = presentation.low_confidence_text(chosen.outputTable)
+        self.ui.lowConfidenceLabel.visible = bool(self.ui.lowConfidenceLabel.text)
+        self.ui.exportTableButton.enabled = chosen.outputTable is not None
 
     def onApplyButton(self):
         if self._job is not None:
@@ -139,6 +157,14 @@ class SeverityScoringWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             self._parameterNode.inputVolume = volume
             slicer.util.setSliceViewerLayers(background=volume, fit=True, rotateToVolumePlane=True)
 
+    def onExportTableButton(self):
+        table = self._parameterNode.outputTable
+        path = qt.QFileDialog.getSaveFileName(
+            slicer.util.mainWindow(), "Export zone table", presentation.csv_file_name(table), "CSV files (*.csv)")
+        if path:
+            with slicer.util.tryWithErrorDisplay("Could not export the zone table.", waitCursor=True):
+                presentation.export_table_csv(table, path, overwrite=True)  # the dialog asked before replacing
+
     def onPollJob(self):
         self._job.poll()
         self.ui.progressBar.value = int(round(100 * self._job.fraction))
@@ -151,6 +177,7 @@ class SeverityScoringWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             nodes = self.logic.finish(job, slicer.mrmlScene)
             parameterNode = self.logic.getParameterNode()  # also valid while another module is shown
             parameterNode.outputSegmentation, parameterNode.outputTable = nodes.segmentation, nodes.table
+            parameterNode.outputHeatmap = nodes.heatmap
             self._showWarnings(nodes.warnings)
 
     def _cancelJob(self):

@@ -1,7 +1,8 @@
 """SeverityScoringLogic on the real MRML library (slicer-core): what a Slicer user would see.
 
-A run adds one segmentation ("<input> lungs and zones": right/left lung and zones A-F) and one
-table ("<input> zone areas": six rows) under the input volume; an unusable input or a failed run
+A run adds one segmentation ("<input> lungs and zones": right/left lung, opacity and zones A-F) and
+one table ("<input> zone scores": six rows) under the input volume (scores, heat map and CSV export:
+test_severity_presentation.py); an unusable input or a failed run
 raises a LesionAI error and leaves the scene exactly as it was.
 
 Most tests stand in for the trained models with :class:`ThirdsPipeline` (lungs from the phantom's
@@ -46,6 +47,7 @@ phantom_module = _require("lesionai.phantom", "generate_cxr_phantom")
 
 from lesionai.errors import CancelledError, InputError, ModelError, ProcessError  # noqa: E402
 from SeverityScoringLib import logic  # noqa: E402
+from SeverityScoringLib.segments import lung_layer_segments  # noqa: E402
 
 ZONE_LEVELS = {"A": ("right", "upper"), "B": ("right", "middle"), "C": ("right", "lower"),
                "D": ("left", "upper"), "E": ("left", "middle"), "F": ("left", "lower")}
@@ -240,11 +242,11 @@ def hierarchy_item(scene, node) -> int:
 
 def assert_lungs_and_six_zones(nodes, input_name: str):
     assert nodes.segmentation.GetName() == f"{input_name} lungs and zones"
-    assert nodes.table.GetName() == f"{input_name} zone areas"
-    expected = [spec.name for spec in labels.LUNG_SEGMENTS + labels.ZONE_SEGMENTS]
+    assert nodes.table.GetName() == f"{input_name} zone scores"
+    expected = [spec.name for spec in lung_layer_segments() + labels.ZONE_SEGMENTS]
     assert segment_names(nodes.segmentation) == expected
     assert {"right lung", "left lung"} <= set(expected)
-    assert table_columns(nodes.table) == ["zone", "lung", "level", "area_mm2"]
+    assert table_columns(nodes.table)[:4] == ["zone", "lung", "level", "area_mm2"]
     assert [row[0] for row in table_rows(nodes.table)] == list("ABCDEF")
 
 
@@ -326,7 +328,7 @@ def test_zone_table_holds_the_pipeline_areas(scene, radiograph, phantom):
     nodes = logic.SeverityScoringLogic(pipeline=ThirdsPipeline(phantom.lung_labels)).process(radiograph)
     expected = [[letter, zone["lung"], zone["level"], pytest.approx(zone["area_mm2"])]
                 for letter, zone in sorted(nodes.result.zones.items())]
-    assert table_rows(nodes.table) == expected
+    assert [row[:4] for row in table_rows(nodes.table)] == expected
     assert all(row[3] > 0 for row in table_rows(nodes.table))
 
 

@@ -94,6 +94,7 @@ def resource_paths_used() -> list[str]:
 def test_module_script_uses_ui_widgets():
     # guards the AST walk: if it found nothing, the name check below would pass vacuously
     assert {"applyButton", "progressBar", "warningsLabel"} <= ui_attributes_used()
+    assert {"globalScoreLabel", "lowConfidenceLabel", "exportTableButton"} <= ui_attributes_used()
 
 
 def test_every_ui_attribute_used_in_the_script_is_a_widget():
@@ -138,6 +139,28 @@ def test_threads_spin_box_covers_the_allowed_range():
     assert int(widget_property(widget, "maximum").text) == parameters.MAX_THREADS
 
 
+@pytest.mark.parametrize("parameter, text", [
+    ("showZones", "Show zones"), ("showOpacity", "Show opacity"), ("showHeatmap", "Show heat map")])
+def test_display_toggles_are_labelled_checkboxes(parameter, text):
+    (widget_name,) = parameter_bindings()[parameter]
+    widget = ui_widgets()[widget_name]
+    assert widget.get("class") == "QCheckBox"
+    assert widget_property(widget, "text").text == text
+    default = getattr(parameters.SeverityScoringParameters(), parameter)
+    assert widget_property(widget, "checked").text == str(default).lower()
+
+
+def test_zone_table_view_follows_the_chosen_table():
+    connections = {(c.findtext("sender"), c.findtext("signal"), c.findtext("receiver"), c.findtext("slot"))
+                   for c in ui_tree().iter("connection")}
+    assert ("outputTableSelector", "currentNodeChanged(vtkMRMLNode*)", "zoneTableView",
+            "setMRMLTableNode(vtkMRMLNode*)") in connections
+
+
+def test_export_button_says_what_it_does():
+    assert widget_property(ui_widgets()["exportTableButton"], "text").text == "Export table to CSV..."
+
+
 def test_connections_refer_to_existing_widgets():
     names = set(ui_widgets())
     for connection in ui_tree().iter("connection"):
@@ -179,6 +202,8 @@ def test_wrapper_namespace_resolves_node_types_with_mrml():
     assert annotations["inputVolume"] is slicer.vtkMRMLScalarVolumeNode
     assert annotations["outputSegmentation"] is slicer.vtkMRMLSegmentationNode
     assert annotations["outputTable"] is slicer.vtkMRMLTableNode
+    assert annotations["outputHeatmap"] is slicer.vtkMRMLScalarVolumeNode
+    assert all(annotations[name] is bool for name in ("showZones", "showOpacity", "showHeatmap"))
     assert annotations["useGPU"] is bool and annotations["threads"] is int
     assert "inputVolume" not in namespace  # node defaults come from the wrapper (None)
     assert namespace["threads"] == parameters.SeverityScoringParameters().threads

@@ -1,4 +1,4 @@
-"""SeverityScoring logic: chest radiograph volume -> lungs and Brixia zones segmentation + zone areas.
+"""SeverityScoring logic: chest radiograph volume -> lungs, opacity and Brixia zones + zone scores.
 
 Qt-free: every function takes the MRML scene or nodes as arguments and never touches
 ``slicer.app``, ``slicer.mrmlScene`` or the GUI, so the same code runs in the Slicer application,
@@ -14,15 +14,19 @@ Two ways to run the pipeline:
 
 Both add the same nodes, inside one scene transaction (a failure leaves the scene as it was):
 
-* segmentation ``"<input> lungs and zones"``: segments "right lung", "left lung" and the six
-  zones A-F, on the grid of the input volume;
-* table ``"<input> zone areas"``: one row per zone with columns zone, lung, level, area_mm2;
+* segmentation ``"<input> lungs and zones"``: segments "right lung", "left lung", the opacity
+  segment and the six zones A-F, on the grid of the input volume;
+* table ``"<input> zone scores"`` (locked against editing): one row per zone with the columns
+  :data:`~.presentation.TABLE_COLUMNS` (area, Brixia score and its confidence, opacity fraction
+  and score, low-confidence flag); the global scores are attributes of the table node;
+* scalar volume ``"<input> severity heat map"`` (Grad-CAM, 0-1) when the result has one;
 
-both placed beside the input volume in its study (under the volume when it has no study).
+all placed beside the input volume in its study (under the volume when it has no study).
+:mod:`.presentation` summarises, shows/hides and exports them.
 
 >>> nodes = SeverityScoringLogic().process(volume_node)          # doctest: +SKIP
->>> nodes.table.GetNumberOfRows(), nodes.warnings                # doctest: +SKIP
-(6, [])
+>>> nodes.table.GetNumberOfRows(), nodes.summary                 # doctest: +SKIP
+(6, 'Brixia global score 7 / 18 (opacity score 6 / 18); low confidence: B, E')
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from typing import Any, Callable
 
 from lesionai.errors import CancelledError, InputError, ProcessError
 from lesionai.mrml import (
+    heatmap_volume_node,
     image_from_volume_node,
     place_under,
     scene_transaction,
@@ -44,12 +49,22 @@ from lesionai.mrml import (
 )
 from lesionai.process import BackgroundProcess, python_command, python_env
 
+from .presentation import (
+    TABLE_COLUMNS,
+    hide_cold_heat,
+    low_confidence_zones,
+    record_global_scores,
+    summary_line,
+    zone_rows,
+)
+from .segments import lung_layer_segments
+
 CLI_MODULE = "lesionai.cli"
 INPUT_FILE_NAME = "input.nrrd"
 LUNGS_FILE_NAME = "lungs.nrrd"
 ZONES_FILE_NAME = "zones.nrrd"
 RESULT_FILE_NAME = "result.json"
-TABLE_COLUMNS = ("zone", "lung", "level", "area_mm2")
+HEATMAP_FILE_NAME = "gradcam.nrrd"  # optional: absent in results from before zone scoring
 SAMPLE_NAME = "Chest radiograph phantom"
 # Read by lesionai.runtime.default_providers: the child process uses the CPU provider only.
 CPU_ONLY_ENV = {"LESIONAI_DEVICE": "cpu"}
@@ -60,13 +75,35 @@ STDERR_LINES_REPORTED = 20
 class SeverityNodes:
     """The nodes one severity run added to the scene, with what the user should know about it.
 
-    ``result`` is the pipeline's ``SeverityResult`` (labelmaps, zone areas, alignment, models used).
+    ``result`` is the pipeline's ``SeverityResult`` (labelmaps, zone scores, alignment, models
+    used); ``heatmap`` the heat-map volume node, None when the result has no heat map.
     """
 
     segmentation: Any
     table: Any
     warnings: list[str]
     result: Any
+    heatmap: Any = None
+
+    @property
+    def global_score(self) -> int | None:
+        """Brixia global score 0-18 (None when the zone-severity model did not run)."""
+        return getattr(self.result, "global_score", None)
+
+    @property
+    def opacity_global_score(self) -> int | None:
+        """Sum of the six opacity-extent zone scores, 0-18 (None when not computed)."""
+        return getattr(self.result, "opacity_global_score", None)
+
+    @property
+    def low_confidence_zones(self) -> list[str]:
+        """Letters of the zones whose score the model was unsure about."""
+        return low_confidence_zones(self.result.zones)
+
+    @property
+    def summary(self) -> str:
+        """One line for the user, e.g. "Brixia global score 7 / 18 (opacity score 6 / 18); ..."."""
+        return summary_line(self.global_score, self.opacity_global_score, self.low_confidence_zones)
 
 
 @dataclass
@@ -254,13 +291,15 @@ def check_job_succeeded(job: SeverityJob, returncode: int) -> None:
 
 
 def read_cli_result(output_folder: Path):
-    """The ``SeverityResult`` the CLI wrote to ``output_folder`` (lungs.nrrd, zones.nrrd, result.json)."""
+    """The ``SeverityResult`` the CLI wrote to ``output_folder``: lungs.nrrd, zones.nrrd,
+    result.json and, when present, the heat map gradcam.nrrd."""
     from lesionai.imageio import read_image
     from lesionai.severity.pipeline import SeverityResult
 
     output_folder = Path(output_folder)
     _check_outputs_exist(output_folder)
     summary = json.loads((output_folder / RESULT_FILE_NAME).read_text(encoding="utf-8"))
+    heatmap_path = output_folder / HEATMAP_FILE_NAME
     return SeverityResult(
         lung_labels=read_image(output_folder / LUNGS_FILE_NAME),
         zone_labels=read_image(output_folder / ZONES_FILE_NAME),
@@ -270,35 +309,48 @@ def read_cli_result(output_folder: Path):
         models=summary.get("models", {}),
         timing_s=float(summary.get("timing_s", 0.0)),
         view_probabilities=summary.get("view", {}),
+        global_score=summary.get("global_score"),
+        opacity_global_score=summary.get("opacity_global_score"),
+        heatmap=read_image(heatmap_path) if heatmap_path.is_file() else None,
     )
 
 
 def add_result_nodes(scene, volume_node, result) -> SeverityNodes:
-    """Add the segmentation and zone table for ``result`` to ``scene``, under ``volume_node``.
+    """Add the segmentation, zone table and heat map for ``result`` to ``scene``, beside
+    ``volume_node``.
 
     All or nothing: if anything fails, the nodes added so far are removed again.
     """
-    from lesionai.severity.labels import LUNG_SEGMENTS, ZONE_SEGMENTS
-
     name = volume_node.GetName()
-    labelmaps = [(result.lung_labels, LUNG_SEGMENTS), (result.zone_labels, ZONE_SEGMENTS)]
     with scene_transaction(scene):
         segmentation = segmentation_node_from_labelmaps(
-            scene, labelmaps, f"{name} lungs and zones", reference_volume_node=volume_node
+            scene, result_labelmaps(result), f"{name} lungs and zones", reference_volume_node=volume_node
         )
-        table = table_node_from_rows(scene, f"{name} zone areas", list(TABLE_COLUMNS), zone_rows(result.zones))
-        place_under(scene, segmentation, volume_node)
-        place_under(scene, table, volume_node)
-    return SeverityNodes(segmentation, table, list(result.warnings), result)
+        table = table_node_from_rows(scene, f"{name} zone scores", list(TABLE_COLUMNS), zone_rows(result.zones))
+        record_global_scores(table, result.global_score, result.opacity_global_score)
+        table.SetLocked(True)  # the model's scores: edited cells would make the exported CSV misleading
+        heatmap = add_heatmap_node(scene, result.heatmap, f"{name} severity heat map")
+        for node in (segmentation, table, heatmap):
+            if node is not None:
+                place_under(scene, node, volume_node)
+    return SeverityNodes(segmentation, table, list(result.warnings), result, heatmap)
 
 
-def zone_rows(zones: dict) -> list[list]:
-    """Table rows ``[zone, lung, level, area_mm2]`` sorted by zone letter.
+def result_labelmaps(result) -> list[tuple]:
+    """(label map, segment specs) layers of the segmentation: lungs with opacity, then zones."""
+    from lesionai.severity.labels import ZONE_SEGMENTS
 
-    >>> zone_rows({"B": {"lung": "right", "level": "middle", "area_mm2": 2.0}})
-    [['B', 'right', 'middle', 2.0]]
-    """
-    return [[letter, zone["lung"], zone["level"], float(zone["area_mm2"])] for letter, zone in sorted(zones.items())]
+    return [(result.lung_labels, lung_layer_segments()), (result.zone_labels, ZONE_SEGMENTS)]
+
+
+def add_heatmap_node(scene, heatmap, name: str):
+    """A heat-map volume node for the ``heatmap`` Image (cold pixels transparent), or None when
+    there is none."""
+    if heatmap is None:
+        return None
+    node = heatmap_volume_node(scene, heatmap, name)
+    hide_cold_heat(node)
+    return node
 
 
 def _check_outputs_exist(output_folder: Path) -> None:

@@ -26,14 +26,20 @@ class SeverityScoringParameters:
 
     Node fields are None until a node is selected. ``useGPU``: run on a CUDA GPU when the installed
     onnxruntime offers one (False: always the CPU). ``threads``: CPU threads for inference, 0 meaning
-    "let the runtime decide" (1..:data:`MAX_THREADS` otherwise).
+    "let the runtime decide" (1..:data:`MAX_THREADS` otherwise). ``showZones``, ``showOpacity``,
+    ``showHeatmap``: whether the zone segments, the opacity segment and the heat map of the chosen
+    results are shown in the slice views.
     """
 
     inputVolume: vtkMRMLScalarVolumeNode = None
     outputSegmentation: vtkMRMLSegmentationNode = None
     outputTable: vtkMRMLTableNode = None
+    outputHeatmap: vtkMRMLScalarVolumeNode = None
     useGPU: bool = True
     threads: int = 0
+    showZones: bool = True
+    showOpacity: bool = True
+    showHeatmap: bool = False
 
 
 def field_names() -> list[str]:
