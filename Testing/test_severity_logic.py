@@ -47,7 +47,6 @@ phantom_module = _require("lesionai.phantom", "generate_cxr_phantom")
 
 from lesionai.errors import CancelledError, InputError, ModelError, ProcessError  # noqa: E402
 from SeverityScoringLib import logic  # noqa: E402
-from SeverityScoringLib.segments import lung_layer_segments  # noqa: E402
 
 ZONE_LEVELS = {"A": ("right", "upper"), "B": ("right", "middle"), "C": ("right", "lower"),
                "D": ("left", "upper"), "E": ("left", "middle"), "F": ("left", "lower")}
@@ -243,7 +242,7 @@ def hierarchy_item(scene, node) -> int:
 def assert_lungs_and_six_zones(nodes, input_name: str):
     assert nodes.segmentation.GetName() == f"{input_name} lungs and zones"
     assert nodes.table.GetName() == f"{input_name} zone scores"
-    expected = [spec.name for spec in lung_layer_segments() + labels.ZONE_SEGMENTS]
+    expected = [spec.name for spec in labels.LUNG_LAYER_SEGMENTS + labels.ZONE_SEGMENTS]
     assert segment_names(nodes.segmentation) == expected
     assert {"right lung", "left lung"} <= set(expected)
     assert table_columns(nodes.table)[:4] == ["zone", "lung", "level", "area_mm2"]

@@ -31,14 +31,14 @@ from lesionai.errors import InputError  # noqa: E402
 from lesionai.phantom import generate_cxr_phantom  # noqa: E402
 from lesionai.severity import labels  # noqa: E402
 from lesionai.severity.pipeline import SeverityResult  # noqa: E402
-from SeverityScoringLib import logic, presentation, segments  # noqa: E402
+from SeverityScoringLib import logic, presentation  # noqa: E402
 
 ZONE_LEVELS = {"A": ("right", "upper"), "B": ("right", "middle"), "C": ("right", "lower"),
                "D": ("left", "upper"), "E": ("left", "middle"), "F": ("left", "lower")}
 SCORES = {"A": 0, "B": 2, "C": 1, "D": 1, "E": 3, "F": 0}  # global score 7
 OPACITY_SCORES = {"A": 0, "B": 1, "C": 1, "D": 1, "E": 3, "F": 0}  # opacity global score 6
 LOW_CONFIDENCE = {"B", "E"}
-OPACITY = segments.OPACITY_LABEL
+OPACITY = labels.OPACITY_SEGMENT.value
 
 
 # ---------------------------------------------------------------------------------------------
@@ -210,7 +210,7 @@ def read_csv(path: Path) -> list[list[str]]:
 
 
 def opacity_names() -> list[str]:
-    return [spec.name for spec in segments.opacity_segments()]
+    return [labels.OPACITY_SEGMENT.name]
 
 
 def zone_names() -> list[str]:
@@ -498,7 +498,7 @@ def test_csv_of_a_result_without_scores_has_no_global_row(scene, radiograph, pha
 # Qt-free
 
 
-@pytest.mark.parametrize("module_name", ["presentation", "segments"])
+@pytest.mark.parametrize("module_name", ["presentation"])
 def test_presentation_imports_without_qt_or_the_slicer_application(module_name):
     import subprocess
 

@@ -194,6 +194,9 @@ class ModelRegistry:
             known = ", ".join(sorted(self._entries)) or "none"
             raise ModelError(f"Unknown model '{model_id}'. Known models: {known}.") from None
 
+    def __contains__(self, model_id: str) -> bool:
+        return model_id in self._entries
+
     def for_task(self, task: str) -> list[ModelEntry]:
         """Entries for ``task``, newest version first (empty when there are none)."""
         matching = [entry for entry in self._entries.values() if entry.task == task]

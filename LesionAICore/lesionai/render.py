@@ -37,6 +37,7 @@ LUNG_COLORS: dict[int, tuple[float, float, float]] = {
     1: (0.10, 0.85, 0.90),
     2: (0.95, 0.30, 0.70),
 }
+OPACITY_COLOR: tuple[float, float, float] = (1.00, 0.85, 0.00)  # outline of segmented opacities
 MAX_PICTURE_SIDE = 1024
 REPORT_GENERATOR = "lesionai-demo-report"  # written into every HTML report's <meta name="generator">
 
@@ -55,34 +56,38 @@ def render_overlay(
     title: str | None = None,
     text_lines: list[str] | None = None,
     heatmap: np.ndarray | None = None,
+    opacity: np.ndarray | None = None,
+    zone_text: dict[str, str] | None = None,
 ) -> Path:
     """Write a PNG of a radiograph with lungs, zones, heat map and a text panel below it.
 
     ``image.array`` is ``(1, rows, cols)`` (or ``(rows, cols)``) in the standard display
     orientation, drawn as stored with a 1st-99th percentile window. ``lung_labels`` (0, 1 = right,
-    2 = left), ``zone_labels`` (0, 1..6 = A..F) and ``heatmap`` (floats, clipped to 0..1) have the
-    same rows and columns; each may be None. The picture is shrunk so that the PNG's longer side,
+    2 = left), ``zone_labels`` (0, 1..6 = A..F), ``heatmap`` (floats, clipped to 0..1) and
+    ``opacity`` (bool, outlined) have the same rows and columns; each may be None. ``zone_text``
+    (letter -> text, e.g. ``{"A": "A 2"}``) replaces the letters drawn in the zones. The picture is shrunk so that the PNG's longer side,
     text panel included, is at most 1024 pixels. Returns the written path.
     """
     plane = _single_plane(image.array, "image")
     layers = {
         name: None if layer is None else _matching_plane(layer, plane.shape, name)
-        for name, layer in (("lung_labels", lung_labels), ("zone_labels", zone_labels), ("heatmap", heatmap))
+        for name, layer in (("lung_labels", lung_labels), ("zone_labels", zone_labels), ("heatmap", heatmap),
+                            ("opacity", opacity))
     }
-    canvas = _overlay_canvas(plane, layers, ([title] if title else []) + list(text_lines or []))
+    canvas = _overlay_canvas(plane, layers, ([title] if title else []) + list(text_lines or []), zone_text)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     canvas.save(path, format="PNG")
     return path
 
 
-def _overlay_canvas(plane: np.ndarray, layers: dict, lines: list[str]) -> PILImage.Image:
+def _overlay_canvas(plane: np.ndarray, layers: dict, lines: list[str], zone_text: dict | None = None) -> PILImage.Image:
     scale, panel = _fit_picture(plane.shape, lines)
     size = (max(1, round(plane.shape[1] * scale)), max(1, round(plane.shape[0] * scale)))
     canvas = PILImage.new("RGB", (size[0], size[1] + panel.height), _PANEL_BACKGROUND)
     canvas.paste(_compose(plane, layers, size), (0, 0))
     if layers["zone_labels"] is not None:
-        _draw_zone_letters(canvas, _resized_labels(layers["zone_labels"], size))
+        _draw_zone_letters(canvas, _resized_labels(layers["zone_labels"], size), zone_text or {})
     panel.draw(canvas, top=size[1])
     return canvas
 
@@ -117,6 +122,8 @@ def _compose(plane: np.ndarray, layers: dict, size: tuple[int, int]) -> PILImage
         rgb = _fill_zones(rgb, _resized_labels(layers["zone_labels"], size))
     if layers["lung_labels"] is not None:
         rgb = _draw_lung_contours(rgb, _resized_labels(layers["lung_labels"], size))
+    if layers.get("opacity") is not None:
+        rgb = _draw_outline(rgb, _resized_labels(layers["opacity"].astype(np.uint8), size) > 0, OPACITY_COLOR)
     return PILImage.fromarray(np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8))
 
 
@@ -155,11 +162,15 @@ def _fill_zones(rgb: np.ndarray, zones: np.ndarray) -> np.ndarray:
 
 
 def _draw_lung_contours(rgb: np.ndarray, lungs: np.ndarray) -> np.ndarray:
-    thickness = max(1, round(max(lungs.shape) / 400))
     for value, color in LUNG_COLORS.items():
-        lung = lungs == value
-        edge = lung & ~ndimage.binary_erosion(lung)
-        rgb[ndimage.binary_dilation(edge, iterations=thickness)] = _rgb(color)
+        rgb = _draw_outline(rgb, lungs == value, color)
+    return rgb
+
+
+def _draw_outline(rgb: np.ndarray, region: np.ndarray, color) -> np.ndarray:
+    thickness = max(1, round(max(region.shape) / 400))
+    edge = region & ~ndimage.binary_erosion(region)
+    rgb[ndimage.binary_dilation(edge, iterations=thickness)] = _rgb(color)
     return rgb
 
 
@@ -172,18 +183,19 @@ def _blend_heatmap(rgb: np.ndarray, heat: np.ndarray) -> np.ndarray:
     return (1.0 - alpha) * rgb + alpha * ramp
 
 
-def _draw_zone_letters(canvas: PILImage.Image, zones: np.ndarray) -> None:
-    """Each zone's letter, white on a dark outline, at the zone's centre."""
+def _draw_zone_letters(canvas: PILImage.Image, zones: np.ndarray, zone_text: dict[str, str]) -> None:
+    """Each zone's letter (or its ``zone_text``), white on a dark outline, at the zone's centre."""
     font = _font(max(14, round(max(zones.shape) / 28)))
     draw = ImageDraw.Draw(canvas)
     for value, letter in enumerate(ZONE_COLORS, start=1):
         centre = _label_anchor(zones == value)
         if centre is None:
             continue
-        left, top, right, bottom = draw.textbbox((0, 0), letter, font=font)
+        text = zone_text.get(letter, letter)
+        left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
         corner = (centre[0] - (left + right) / 2, centre[1] - (top + bottom) / 2)
         stroke = 2 if isinstance(font, ImageFont.FreeTypeFont) else 0
-        draw.text(corner, letter, font=font, fill=(255, 255, 255), stroke_width=stroke, stroke_fill=(0, 0, 0))
+        draw.text(corner, text, font=font, fill=(255, 255, 255), stroke_width=stroke, stroke_fill=(0, 0, 0))
 
 
 def _label_anchor(region: np.ndarray) -> tuple[float, float] | None:

@@ -39,9 +39,9 @@ def severity_terminology_context() -> dict:
     >>> [m["CodeMeaning"] for m in context["SegmentationCodes"]["Category"][0]["Type"][0]["Modifier"]]
     ['Right', 'Left']
     """
-    from .severity.labels import LUNG_SEGMENTS, ZONE_SEGMENTS
+    from .severity.labels import LUNG_LAYER_SEGMENTS, ZONE_SEGMENTS
 
-    return terminology_context(CONTEXT_NAME, [*LUNG_SEGMENTS, *ZONE_SEGMENTS])
+    return terminology_context(CONTEXT_NAME, [*LUNG_LAYER_SEGMENTS, *ZONE_SEGMENTS])
 
 
 def terminology_context(name: str, segments: list[SegmentSpec]) -> dict:

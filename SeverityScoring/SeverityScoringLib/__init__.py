@@ -3,7 +3,6 @@
 ``parameters``: the typed module parameters (bound to the .ui through ``SlicerParameterName``).
 ``logic``: running the pipeline on a volume node and adding the result nodes to a scene.
 ``presentation``: zone table rows, the global score line, segment and heat-map visibility, CSV export.
-``segments``: the segments the lungs label map becomes (lungs and opacity).
 Nothing here imports Qt or needs the Slicer application; MRML comes from ``slicer`` (the
 application or the ``slicer-core`` wheel).
 """

@@ -57,7 +57,6 @@ from .presentation import (
     summary_line,
     zone_rows,
 )
-from .segments import lung_layer_segments
 
 CLI_MODULE = "lesionai.cli"
 INPUT_FILE_NAME = "input.nrrd"
@@ -338,9 +337,9 @@ def add_result_nodes(scene, volume_node, result) -> SeverityNodes:
 
 def result_labelmaps(result) -> list[tuple]:
     """(label map, segment specs) layers of the segmentation: lungs with opacity, then zones."""
-    from lesionai.severity.labels import ZONE_SEGMENTS
+    from lesionai.severity.labels import LUNG_LAYER_SEGMENTS, ZONE_SEGMENTS
 
-    return [(result.lung_labels, lung_layer_segments()), (result.zone_labels, ZONE_SEGMENTS)]
+    return [(result.lung_labels, LUNG_LAYER_SEGMENTS), (result.zone_labels, ZONE_SEGMENTS)]
 
 
 def add_heatmap_node(scene, heatmap, name: str):

@@ -168,9 +168,9 @@ def show_zones(segmentation_node, visible: bool) -> None:
 
 def show_opacity(segmentation_node, visible: bool) -> None:
     """Show or hide the opacity segments."""
-    from .segments import opacity_segments
+    from lesionai.severity.labels import OPACITY_SEGMENT
 
-    set_segments_visible(segmentation_node, [spec.name for spec in opacity_segments()], visible)
+    set_segments_visible(segmentation_node, [OPACITY_SEGMENT.name], visible)
 
 
 def set_segments_visible(segmentation_node, names: Iterable[str], visible: bool) -> None:

@@ -10,6 +10,7 @@ from .preprocess import resize_plane
 
 RIGHT_LUNG = 1
 LEFT_LUNG = 2
+OPACITY = 3  # in the pipeline's lung labelmap: opacity inside either lung
 MIN_LUNG_FRACTION = 0.005  # a component smaller than 0.5 % of the image is noise, not a lung
 
 

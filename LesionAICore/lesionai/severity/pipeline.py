@@ -7,8 +7,9 @@ same voxel grid. Models run in ONNX Runtime; nothing here needs torch, Qt or Sli
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
+from functools import partial
 
 import numpy as np
 
@@ -18,13 +19,17 @@ from ..orientation import DisplayTransform, from_display_orientation, to_display
 from ..registry import ModelRegistry
 from ..runtime import load_model
 from . import checks
-from .lungs import lung_labels_from_probability
+from .lungs import OPACITY, lung_labels_from_probability
+from .opacity import OPACITY_MODEL, opacity_fractions, opacity_mask, opacity_scores
 from .preprocess import model_input, resize_plane
+from .scoring import heat_map, softmax, zone_cams, zone_score_table
 from .zones import ZONES, zone_areas_mm2, zone_labels
 
 LUNG_MODEL = "cxr-lung-unet"
 ALIGNMENT_MODEL = "cxr-lung-stn"
 VIEW_MODEL = "cxr-view-check"
+ZONE_MODEL = "cxr-zone-severity"
+MODELS = (VIEW_MODEL, LUNG_MODEL, ALIGNMENT_MODEL, ZONE_MODEL, OPACITY_MODEL)
 Progress = Callable[[float, str], None]
 
 
@@ -85,7 +90,7 @@ class SeverityPipeline:
         return tuple(self.registry.get(model_id).input.shape[-2:])
 
     def run(self, image: Image, progress: Progress | None = None) -> SeverityResult:
-        """Segment, align and zone one frontal chest radiograph."""
+        """Segment, align, zone and score one frontal chest radiograph."""
         report = progress or (lambda fraction, message: None)
         started = time.perf_counter()
         checks.validate_radiograph(image)
@@ -95,14 +100,21 @@ class SeverityPipeline:
         view = self.view_probabilities(plane)
         report(0.3, "segmenting the lungs and aligning them to the canonical frame")
         lungs, zones, theta, cuts = self.lungs_and_zones(plane, display.geometry)
-        report(0.9, "measuring zones")
-        warnings = orientation_warnings + checks.view_warnings(view, self.frontal_threshold) + checks.lung_warnings(lungs) + checks.spacing_warnings(image)
+        report(0.55, "scoring the zones")
+        zone_scores, heat = self.zone_scores(plane, zones) if ZONE_MODEL in self.registry else (None, None)
+        report(0.75, "segmenting opacities")
+        opacity = self.opacity(plane, lungs) if OPACITY_MODEL in self.registry else np.zeros(lungs.shape, bool)
+        warnings = orientation_warnings + self.warnings(image, view, lungs) + self.missing_model_warnings()
+        opacity_table = self.opacity_table(opacity, zones) if OPACITY_MODEL in self.registry else None
+        table = _merged(_zone_table(zones, display), zone_scores, opacity_table)
+        on_input = partial(_on_input_grid, image, orientation)
         result = SeverityResult(
-            lung_labels=image.with_array(from_display_orientation(lungs[np.newaxis], orientation)),
-            zone_labels=image.with_array(from_display_orientation(zones[np.newaxis], orientation)),
-            zones=_zone_table(zones, display), alignment=_alignment_record(theta, cuts, plane.shape),
+            lung_labels=on_input(np.where(opacity, OPACITY, lungs).astype(np.uint8)), zone_labels=on_input(zones),
+            zones=table, alignment=_alignment_record(theta, cuts, plane.shape),
             warnings=warnings, models=self.model_versions(), timing_s=time.perf_counter() - started,
-            view_probabilities=view)
+            view_probabilities=view, global_score=_total(zone_scores, "score"),
+            opacity_global_score=_total(opacity_table, "opacity_score"),
+            heatmap=None if heat is None else on_input(heat))
         report(1.0, "done")
         return result
 
@@ -113,6 +125,17 @@ class SeverityPipeline:
         theta = self.alignment(plane, lungs > 0)
         zones, cuts = zone_labels(lungs, theta)
         return lungs, zones, theta, cuts
+
+    def warnings(self, image: Image, view: dict[str, float], lungs: np.ndarray) -> list[str]:
+        """What the user should check: view, lungs found, pixel spacing."""
+        return (checks.view_warnings(view, self.frontal_threshold) + checks.lung_warnings(lungs)
+                + checks.spacing_warnings(image))
+
+    def missing_model_warnings(self) -> list[str]:
+        """The scoring stages a registry without their models skips (lungs and zones still run)."""
+        return [f"{stage} skipped: model '{model_id}' is not in the model registry"
+                for model_id, stage in ((ZONE_MODEL, "zone scores"), (OPACITY_MODEL, "opacity score"))
+                if model_id not in self.registry]
 
     @property
     def frontal_threshold(self) -> float:
@@ -138,8 +161,32 @@ class SeverityPipeline:
         inputs = {"image": self.prepared(ALIGNMENT_MODEL, plane), "lung_mask": mask[np.newaxis, np.newaxis]}
         return self.model(ALIGNMENT_MODEL).run(inputs)["theta"][0].astype(float)
 
+    def zone_scores(self, plane: np.ndarray, zones: np.ndarray) -> tuple[dict[str, dict], np.ndarray]:
+        """Per-zone scores (see :func:`zone_score_table`) and the Grad-CAM heat map (display grid)."""
+        contract = self.registry.get(ZONE_MODEL).output
+        zone_input = resize_plane(zones, self.input_shape(ZONE_MODEL), nearest=True).astype(np.float32)
+        outputs = self.model(ZONE_MODEL).run({"image": self.prepared(ZONE_MODEL, plane),
+                                              "zones": zone_input[np.newaxis, np.newaxis]})
+        probabilities = softmax(outputs["zone_logits"][0].astype(np.float64))
+        table = zone_score_table(probabilities, contract.score_rule or "argmax",
+                                 contract.thresholds.get("low_confidence", 0.5))
+        cams = zone_cams(outputs["features"][0].astype(np.float64), outputs["head_weight"].astype(np.float64), probabilities)
+        return table, heat_map(cams, zones)
+
+    def opacity(self, plane: np.ndarray, lungs: np.ndarray) -> np.ndarray:
+        """Boolean opacity mask inside the lungs on the display grid."""
+        logits = self.model(OPACITY_MODEL).run({"image": self.prepared(OPACITY_MODEL, plane)})["opacity_logits"]
+        return opacity_mask(1.0 / (1.0 + np.exp(-logits[0, 0])), lungs)
+
+    def opacity_table(self, opacity: np.ndarray, zones: np.ndarray) -> dict[str, dict]:
+        """letter -> {"opacity_fraction", "opacity_score"} with the registry's tuned thresholds."""
+        fractions = opacity_fractions(opacity, zones)
+        scores = opacity_scores(fractions, dict(self.registry.get(OPACITY_MODEL).output.thresholds))
+        return {letter: {"opacity_fraction": round(fractions[letter], 4), "opacity_score": scores[letter]}
+                for letter in fractions}
+
     def model_versions(self) -> dict[str, str]:
-        return {model_id: self.registry.get(model_id).version for model_id in (VIEW_MODEL, LUNG_MODEL, ALIGNMENT_MODEL)}
+        return {model_id: self.registry.get(model_id).version for model_id in MODELS if model_id in self.registry}
 
 
 def display_radiograph(image: Image) -> tuple[Image, DisplayTransform, list[str]]:
@@ -164,6 +211,21 @@ def _zone_table(zones: np.ndarray, display: Image) -> dict[str, dict]:
     areas = zone_areas_mm2(zones, spacing[0] * spacing[1])
     return {zone.letter: {"area_mm2": round(areas[zone.letter], 2), "lung": zone.lung, "level": zone.level}
             for zone in ZONES}
+
+
+def _on_input_grid(image: Image, orientation: DisplayTransform, display_plane: np.ndarray) -> Image:
+    """A display-grid plane back on the input image's grid and geometry."""
+    return image.with_array(from_display_orientation(display_plane[np.newaxis], orientation))
+
+
+def _merged(*tables: dict[str, dict] | None) -> dict[str, dict]:
+    """Zone tables (letter -> fields) joined zone by zone; None tables are left out."""
+    present = [table for table in tables if table is not None]
+    return {letter: {key: value for table in present for key, value in table[letter].items()} for letter in present[0]}
+
+
+def _total(table: dict[str, dict] | None, key: str) -> int | None:
+    return None if table is None else sum(zone[key] for zone in table.values())
 
 
 def _alignment_record(theta: np.ndarray, cuts: dict, shape: tuple[int, int]) -> dict:
