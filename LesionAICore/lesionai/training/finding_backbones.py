@@ -9,7 +9,9 @@ logits, so that a Grad-CAM of any logit can be taken on the map (see ``training/
   no longer mixes with the patch tokens, so a map taken there would get no gradient.
 
 ``forward(image)`` returns the logits only (what the ONNX export has as ``finding_logits``);
-``forward(image, with_activations=True)`` returns ``(logits, activations)`` for training.
+``logits_and_activations(image)`` returns both for training and for the Grad-CAM. (A flag argument
+of ``forward`` would not do: the TorchScript-based ONNX exporter turns default arguments into graph
+inputs.)
 """
 
 from __future__ import annotations
@@ -25,10 +27,13 @@ BACKBONES = ("resnet", "densenet", "vit")
 class FindingNetwork(nn.Module):
     """(B, 1, H, W) radiograph in [0, 1] -> (B, C) finding logits, through a spatial activation map."""
 
-    def forward(self, image: torch.Tensor, with_activations: bool = False):
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return self.logits_and_activations(image)[0]
+
+    def logits_and_activations(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(logits (B, C), activations (B, K, h, w)), the logits computed from the activations."""
         activations, context = self.activation_map(image)
-        logits = self.classify(activations, context)
-        return (logits, activations) if with_activations else logits
+        return self.classify(activations, context), activations
 
     def activation_map(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(activations (B, K, h, w), whatever else ``classify`` needs, or None)."""
