@@ -170,7 +170,7 @@ class SeverityPipeline:
         probabilities = softmax(outputs["zone_logits"][0].astype(np.float64))
         table = zone_score_table(probabilities, contract.score_rule or "argmax",
                                  contract.thresholds.get("low_confidence", 0.5))
-        cams = zone_cams(outputs["features"][0].astype(np.float64), outputs["head_weight"].astype(np.float64), probabilities)
+        cams = zone_cams(outputs["features"][0].astype(np.float64), outputs["head_weight"][0].astype(np.float64), probabilities)
         return table, heat_map(cams, zones)
 
     def opacity(self, plane: np.ndarray, lungs: np.ndarray) -> np.ndarray:

@@ -103,14 +103,12 @@ def save_metrics(run_dir: Path, metrics: dict) -> None:
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
 
 
-def export_onnx(model, example, path: Path, input_names: list[str], output_names: list[str],
-                static_outputs: tuple[str, ...] = ()) -> Path:
-    """Export ``model`` in eval mode with a dynamic batch axis (TorchScript-based exporter);
-    ``static_outputs`` have no batch axis (e.g. weights the model returns)."""
+def export_onnx(model, example, path: Path, input_names: list[str], output_names: list[str]) -> Path:
+    """Export ``model`` in eval mode with a dynamic batch axis (TorchScript-based exporter)."""
     import torch
 
     model.cpu().eval()
-    axes = {name: {0: "batch"} for name in input_names + output_names if name not in static_outputs}
+    axes = {name: {0: "batch"} for name in input_names + output_names}
     with torch.no_grad():
         torch.onnx.export(model, example, str(path), input_names=input_names, output_names=output_names,
                           dynamic_axes=axes, opset_version=17, dynamo=False)

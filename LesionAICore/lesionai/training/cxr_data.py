@@ -69,12 +69,14 @@ def load_segmentation_arrays(cases: list[Case], root: Path, shape: tuple[int, in
 
 
 def write_phantom_collection(root: Path, counts: dict[str, int], size: tuple[int, int] = (256, 256),
-                             laterals: int = 2, seed: int = 0) -> Path:
+                             laterals: int = 2, seed: int = 0, zone_scores: bool = False) -> Path:
     """Write generated radiographs in this collection's layout (``cases.csv``, ``images/``, ``lung_masks/``).
 
     ``counts`` maps split -> number of frontal phantoms (with lung masks); each split also gets
     ``laterals`` lateral phantoms without masks. Lets every recipe run where the development data
-    is absent (tests, a first try of a GPU set-up). Returns ``root``.
+    is absent (tests, a first try of a GPU set-up). With ``zone_scores`` the frontal phantoms get
+    random Brixia zone scores (senior and junior columns): labels for exercising the zone-severity
+    recipe's plumbing, not anything a model could learn. Returns ``root``.
     """
     from ..phantom import eight_bit, generate_cxr_phantom
 
@@ -90,10 +92,19 @@ def write_phantom_collection(root: Path, counts: dict[str, int], size: tuple[int
             if view == "PA":
                 PILImage.fromarray((phantom.lung_labels[0] > 0).astype(np.uint8)).save(root / "lung_masks" / f"{stem}.png")
             rows.append({"stem": stem, "split": split, "view": "PA" if view == "PA" else "L",
-                         "has_lung_mask": "1" if view == "PA" else "0"})
+                         "has_lung_mask": "1" if view == "PA" else "0",
+                         **(_random_zone_scores(index) if zone_scores and view == "PA" else {})})
             index += 1
     with open(root / "cases.csv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["stem", "split", "view", "has_lung_mask"])
+        writer = csv.DictWriter(handle, fieldnames=["stem", "split", "view", "has_lung_mask", *SCORE_COLUMNS], restval="")
         writer.writeheader()
         writer.writerows(rows)
     return root
+
+
+SCORE_COLUMNS = tuple(f"brixia_{rater}_{letter}" for rater in ("senior", "junior") for letter in "ABCDEF")
+
+
+def _random_zone_scores(seed: int) -> dict[str, str]:
+    scores = np.random.default_rng(seed).integers(0, 4, len(SCORE_COLUMNS))
+    return {column: str(score) for column, score in zip(SCORE_COLUMNS, scores)}

@@ -51,5 +51,4 @@ def export_run(run_dir: Path) -> Path:
     network = module.build_network(config)
     network.load_state_dict(torch.load(run_dir / "best.pt", map_location="cpu"))
     target = run_dir / config["onnx_name"]
-    return common.export_onnx(network, module.example_inputs(config), target, module.INPUT_NAMES, module.OUTPUT_NAMES,
-                              static_outputs=getattr(module, "STATIC_OUTPUTS", ()))
+    return common.export_onnx(network, module.example_inputs(config), target, module.INPUT_NAMES, module.OUTPUT_NAMES)

@@ -6,7 +6,8 @@ lungs, 1-6 = zones A-F of the STN-aligned frame) on the same grid. Outputs:
 
 * ``zone_logits`` (B, 6, 4): logits of scores 0-3 for zones A-F;
 * ``features`` (B, D, h, w): the token features the zones are pooled from (after the final norm);
-* ``head_weight`` (4, D): the shared head's weights.
+* ``head_weight`` (B, 4, D): the shared head's weights, repeated per image (an output that depends
+  on the input keeps the ONNX exporter from folding it into a nameless constant).
 
 Because pooling is a weighted mean of ``features`` and the head is linear, the gradient of any
 zone's logits with respect to ``features`` is known in closed form; that is what lets the
@@ -17,8 +18,8 @@ pipeline draw Grad-CAM maps from the ONNX outputs without autograd
 from __future__ import annotations
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
+from torch import nn
 
 ZONE_COUNT, SCORE_COUNT = 6, 4
 
@@ -85,7 +86,8 @@ class ZoneSeverityNet(nn.Module):
     def forward(self, image: torch.Tensor, zones: torch.Tensor):
         features = self.token_features(image)
         pooled = torch.einsum("bzhw,bdhw->bzd", zone_weights(zones, self.grid), features)
-        return self.head(self.dropout(pooled)), features, self.head.weight * 1.0
+        head_weight = self.head.weight.unsqueeze(0).expand(image.shape[0], -1, -1)
+        return self.head(self.dropout(pooled)), features, head_weight
 
     def token_features(self, image: torch.Tensor) -> torch.Tensor:
         """(B, D, h, w) position-aware token features."""

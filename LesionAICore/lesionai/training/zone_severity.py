@@ -26,18 +26,17 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from . import common
-from .attention import AttentionSettings, attention_loss, combined_loss, grad_cam, localization_ratio, region_on_grid
-from .augment import random_affine_pairs, random_intensity
-from .cxr_data import limited, load_plane, read_cases
-from .zone_network import SCORE_COUNT, ZONE_COUNT, ZoneSeverityNet, zone_weights
 from ..geometry import radiograph_geometry
 from ..severity.preprocess import normalize_percentile, resize_plane
 from ..severity.scoring import SCORE_RULES, scores_from_probabilities
 from ..severity.zones import ZONE_LETTERS
+from . import common
+from .attention import AttentionSettings, attention_loss, combined_loss, grad_cam, localization_ratio, region_on_grid
+from .augment import random_affine_pairs, random_intensity
+from .cxr_data import limited, load_plane, read_cases
+from .zone_network import SCORE_COUNT, ZONE_COUNT, ZoneSeverityNet
 
 INPUT_NAMES, OUTPUT_NAMES = ["image", "zones"], ["zone_logits", "features", "head_weight"]
-STATIC_OUTPUTS = ("head_weight",)
 
 
 def build_network(config: dict) -> ZoneSeverityNet:
@@ -65,7 +64,7 @@ class ScoredSet:
     def __len__(self) -> int:
         return len(self.stems)
 
-    def subset(self, indices) -> "ScoredSet":
+    def subset(self, indices) -> ScoredSet:
         indices = np.asarray(indices)
         return ScoredSet(self.images[indices], self.zones[indices], self.senior[indices], self.junior[indices],
                          [self.groups[i] for i in indices], [self.stems[i] for i in indices])
@@ -150,22 +149,19 @@ def predict(network, data: ScoredSet, device) -> tuple[np.ndarray, np.ndarray, n
     """Probabilities (N, 6, 4), features (N, D, h, w) and head weights (4, D)."""
     network.eval()
     logits, features, head_weight = network(torch.from_numpy(data.images).to(device), torch.from_numpy(data.zones).to(device))
-    return torch.softmax(logits, -1).cpu().numpy(), features.cpu().numpy(), head_weight.cpu().numpy()
+    return torch.softmax(logits, -1).cpu().numpy(), features.cpu().numpy(), head_weight[0].cpu().numpy()
 
 
 def zone_mae(probabilities: np.ndarray, targets: np.ndarray, rule: str) -> float:
     return float(np.abs(scores_from_probabilities(probabilities, rule) - targets).mean())
 
 
-def cam_localization(features, head_weight, zones, targets, threshold: float = 0.5) -> dict:
+def cam_localization(probabilities, features, head_weight, zones, targets, threshold: float = 0.5) -> dict:
     """Where the Grad-CAM energy of abnormal zones lies: share inside the zone (true score's map)
     and share inside the lungs (the pipeline's expected-score map)."""
-    from ..severity.scoring import softmax, zone_cams
+    from ..severity.scoring import zone_cams
 
     grid = features.shape[-2:]
-    weights = zone_weights(torch.from_numpy(zones), grid)
-    pooled = np.einsum("bzhw,bdhw->bzd", weights.numpy(), features)
-    probabilities = softmax(pooled @ head_weight.T)
     in_zone, in_lungs = [], []
     lungs = region_on_grid(torch.from_numpy((zones[:, 0] > 0).astype(np.float32)), grid)
     for b, z in zip(*np.nonzero(targets > 0)):
@@ -257,8 +253,7 @@ def train(config: dict, run_dir) -> dict:
     common.save_metrics(run_dir, metrics)
     _save_decision(config, run_dir, rule, low_confidence)
     torch.save(network.state_dict(), run_dir / "best.pt")
-    common.export_onnx(network, example_inputs(config), run_dir / config["onnx_name"], INPUT_NAMES, OUTPUT_NAMES,
-                       static_outputs=STATIC_OUTPUTS)
+    common.export_onnx(network, example_inputs(config), run_dir / config["onnx_name"], INPUT_NAMES, OUTPUT_NAMES)
     return metrics
 
 
@@ -273,7 +268,7 @@ def evaluate(network, data: ScoredSet, device, rule: str) -> dict:
                     "val_zone_mae_junior": float(np.abs(data.junior - data.senior)[junior].mean()),
                     "val_zone_mae_mean_predictor": float(np.abs(data.senior - data.senior.mean()).mean()),
                     "score_rule_expected": float(rule == "expected")})
-    results.update({f"val_{k}": v for k, v in cam_localization(features, head_weight, data.zones, data.senior).items()})
+    results.update({f"val_{k}": v for k, v in cam_localization(probabilities, features, head_weight, data.zones, data.senior).items()})
     return results
 
 
