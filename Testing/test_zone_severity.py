@@ -23,7 +23,8 @@ from lesionai.training.zone_severity import (  # noqa: E402
     zone_attention_loss,
 )
 
-QUICK = {"epochs": 2, "input_size": [64, 64], "batch_size": 4, "folds": 2,
+QUICK = {"epochs": 2, "input_size": [64, 64], "batch_size": 4, "folds": 2, "members": 2,
+         "pretrain": {"epochs": 1, "learning_rate": 0.002},
          "network": {"widths": [4, 8, 8, 16], "dim": 16, "heads": 2, "layers": 1, "dropout": 0.0}}
 
 
@@ -125,7 +126,9 @@ def test_recipe_trains_with_folds_and_exports_onnx_that_matches_torch(scored_pha
     saved = yaml.safe_load((run_dir / "config.yaml").read_text())
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["train_cases"] == 6 and metrics["val_cases"] == 3
-    assert {"cv_zone_mae_argmax", "cv_zone_mae_expected", "val_zone_mae", "val_zone_mae_junior", "val_cam_in_zone"} <= set(metrics)
+    assert {"cv_zone_mae_argmax", "cv_zone_mae_expected", "val_zone_mae", "val_zone_mae_junior", "val_cam_in_zone",
+            "val_zone_mae_member_mean"} <= set(metrics)
+    assert "pretrain epoch 0" in (run_dir / "train.log").read_text()
     assert saved["model"]["output"]["score_rule"] in ("argmax", "expected")
     assert 0 <= saved["model"]["output"]["thresholds"]["low_confidence"] <= 1
 
@@ -135,6 +138,7 @@ def test_recipe_trains_with_folds_and_exports_onnx_that_matches_torch(scored_pha
     with torch.no_grad():
         expected = [tensor.numpy() for tensor in network.eval()(image, zones)]
     actual = OnnxModel(run_dir / saved["onnx_name"]).run({"image": image.numpy(), "zones": zones.numpy()})
+    assert actual["features"].shape[1] == 2 * 16 and actual["head_weight"].shape == (2, 4, 32)  # two members
     for name, value in zip(("zone_logits", "features", "head_weight"), expected):
         np.testing.assert_allclose(actual[name], value, rtol=1e-3, atol=1e-4)
     assert recipes.export_run(run_dir).is_file()

@@ -97,6 +97,26 @@ class ZoneSeverityNet(nn.Module):
         return tokens.transpose(1, 2).reshape(batch, dim, height, width)
 
 
+class ZoneEnsemble(nn.Module):
+    """Members averaged in logit space, exported as one model with the same three outputs.
+
+    Averaging logits of members ``W_m . pool(F_m) + b_m`` equals one linear head
+    ``[W_1 .. W_M] / M`` over the concatenated features ``[F_1 .. F_M]`` plus the mean bias, so
+    ``features`` (B, M D, h, w) and ``head_weight`` (B, 4, M D) keep the closed-form Grad-CAM exact.
+    """
+
+    def __init__(self, members: list[ZoneSeverityNet]):
+        super().__init__()
+        self.members = nn.ModuleList(members)
+
+    def forward(self, image: torch.Tensor, zones: torch.Tensor):
+        outputs = [member(image, zones) for member in self.members]
+        logits = torch.stack([output[0] for output in outputs]).mean(0)
+        features = torch.cat([output[1] for output in outputs], dim=1)
+        head_weight = torch.cat([output[2] for output in outputs], dim=2) / len(self.members)
+        return logits, features, head_weight
+
+
 def zone_weights(zones: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
     """(B, 6, h, w) pooling weights: each zone's area share per token, normalised to sum 1 per zone
     (all zeros for a zone that is absent)."""

@@ -11,6 +11,12 @@ term (mean absolute error of the expected score) and the optional localization-a
 term (:mod:`lesionai.training.attention`; the target region of a zone is its own lung area, the
 term counts only for zones the senior scored above 0).
 
+Levers for a small training set: ``members: M`` trains M networks from different seeds and
+exports their logit average as one model (:class:`ZoneEnsemble`); ``pretrain`` first trains the
+trunk and transformer on every lung-masked radiograph of the train split to find synthetic
+opacities painted into the real lungs (:mod:`lesionai.training.zone_pretrain`), so the networks
+start from features that see opacities.
+
 Model selection: with ``folds: k`` the train split is cut into ``k`` folds by patient group; the
 out-of-fold predictions decide the score rule (argmax or rounded expected score) and the
 low-confidence threshold. The final model is trained on the whole train split for the configured
@@ -34,15 +40,19 @@ from . import common
 from .attention import AttentionSettings, attention_loss, combined_loss, grad_cam, localization_ratio, region_on_grid
 from .augment import random_affine_pairs, random_intensity
 from .cxr_data import limited, load_plane, read_cases
-from .zone_network import SCORE_COUNT, ZONE_COUNT, ZoneSeverityNet
+from .zone_network import SCORE_COUNT, ZONE_COUNT, ZoneEnsemble, ZoneSeverityNet
 
 INPUT_NAMES, OUTPUT_NAMES = ["image", "zones"], ["zone_logits", "features", "head_weight"]
 
 
-def build_network(config: dict) -> ZoneSeverityNet:
+def build_member(config: dict) -> ZoneSeverityNet:
     network = config["network"]
     return ZoneSeverityNet(tuple(config["input_size"]), tuple(network["widths"]), network["dim"],
                            network["heads"], network["layers"], network["dropout"])
+
+
+def build_network(config: dict) -> ZoneEnsemble:
+    return ZoneEnsemble([build_member(config) for _ in range(config.get("members", 1))])
 
 
 def example_inputs(config: dict) -> tuple:
@@ -174,10 +184,23 @@ def cam_localization(probabilities, features, head_weight, zones, targets, thres
             "cam_in_lungs": float(np.mean(in_lungs)) if in_lungs else float("nan")}
 
 
-def fit(config: dict, train_set: ScoredSet, device, log=None, val_set: ScoredSet | None = None, label: str = "fit"):
-    """Train a network on ``train_set`` for ``config['epochs']`` epochs; returns it (in eval mode)."""
+def fit(config: dict, train_set: ScoredSet, device, log=None, val_set: ScoredSet | None = None, label: str = "fit",
+        start: dict | None = None) -> ZoneEnsemble:
+    """Train ``config['members']`` networks on ``train_set`` (seeds ``seed``, ``seed + 1``, ...),
+    each from the ``start`` weights when given; returns their ensemble in eval mode."""
+    members = []
+    for index in range(config.get("members", 1)):
+        member_config = {**config, "seed": config["seed"] + index}
+        members.append(fit_member(member_config, train_set, device, log, val_set, f"{label} member {index + 1}", start))
+    return ZoneEnsemble(members).eval()
+
+
+def fit_member(config: dict, train_set: ScoredSet, device, log, val_set, label: str, start: dict | None):
+    """One network trained for ``config['epochs']`` epochs; returned in eval mode."""
     common.seed_everything(config["seed"])
-    network = build_network(config).to(device)
+    network = build_member(config).to(device)
+    if start:
+        network.load_state_dict(start, strict=False)
     optimizer = torch.optim.AdamW(network.parameters(), lr=config["learning_rate"], weight_decay=config["weight_decay"])
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, common.cosine_schedule(config["epochs"], config.get("warmup_epochs", 3)))
     weights, attention = class_weights(train_set.senior), AttentionSettings(config.get("attention"))
@@ -185,7 +208,7 @@ def fit(config: dict, train_set: ScoredSet, device, log=None, val_set: ScoredSet
         loss = _epoch(network, optimizer, train_set, config, weights, attention, epoch, device)
         scheduler.step()
         if log and val_set is not None and (epoch % 10 == 9 or epoch == config["epochs"] - 1):
-            probabilities = predict(network, val_set, device)[0]
+            probabilities = predict(ZoneEnsemble([network]), val_set, device)[0]
             log.info("%s epoch %d loss %.4f lambda %.3f val zone MAE argmax %.4f expected %.4f", label, epoch, loss,
                      attention.weight(epoch), zone_mae(probabilities, val_set.senior, "argmax"),
                      zone_mae(probabilities, val_set.senior, "expected"))
@@ -200,11 +223,11 @@ def group_folds(groups: list[str], count: int, seed: int) -> list[np.ndarray]:
     return [np.array([i for i, g in enumerate(groups) if fold_of[g] == fold]) for fold in range(count)]
 
 
-def out_of_fold_probabilities(config, data: ScoredSet, device, log) -> np.ndarray:
+def out_of_fold_probabilities(config, data: ScoredSet, device, log, start: dict | None = None) -> np.ndarray:
     probabilities = np.zeros((len(data), ZONE_COUNT, SCORE_COUNT))
     for index, held_out in enumerate(group_folds(data.groups, config["folds"], config["seed"])):
         kept = np.setdiff1d(np.arange(len(data)), held_out)
-        network = fit(config, data.subset(kept), device, label=f"fold {index + 1}")
+        network = fit(config, data.subset(kept), device, label=f"fold {index + 1}", start=start)
         probabilities[held_out] = predict(network, data.subset(held_out), device)[0]
         log.info("fold %d zone MAE argmax %.4f", index + 1, zone_mae(probabilities[held_out], data.senior[held_out], "argmax"))
     return probabilities
@@ -242,12 +265,14 @@ def train(config: dict, run_dir) -> dict:
     device = common.training_device(config)
     metrics = {"train_cases": len(train_set), "val_cases": len(val_set), "device": device.type}
     rule, low_confidence = config["score_rule"], config["low_confidence"]
+    start = pretrained_start(config, root, device, log)
     if config.get("folds"):
-        oof = out_of_fold_probabilities(config, train_set, device, log)
+        oof = out_of_fold_probabilities(config, train_set, device, log, start)
         rule, low_confidence = choose_rule(oof, train_set.senior), low_confidence_threshold(oof, train_set.senior, rule)
         metrics.update({f"cv_zone_mae_{r}": zone_mae(oof, train_set.senior, r) for r in SCORE_RULES})
-    network = fit(config, train_set, device, log, val_set, label="final")
+    network = fit(config, train_set, device, log, val_set, label="final", start=start)
     metrics.update(evaluate(network, val_set, device, rule))
+    metrics.update(member_metrics(network, val_set, device, rule))
     metrics["low_confidence_threshold"] = low_confidence
     log.info("final %s", metrics)
     common.save_metrics(run_dir, metrics)
@@ -255,6 +280,24 @@ def train(config: dict, run_dir) -> dict:
     torch.save(network.state_dict(), run_dir / "best.pt")
     common.export_onnx(network, example_inputs(config), run_dir / config["onnx_name"], INPUT_NAMES, OUTPUT_NAMES)
     return metrics
+
+
+def pretrained_start(config: dict, root, device, log) -> dict | None:
+    """Weights from the synthetic-opacity pretraining, or None when ``pretrain.epochs`` is 0."""
+    if not config.get("pretrain", {}).get("epochs"):
+        return None
+    from .zone_pretrain import pretrain
+
+    return pretrain(config, build_member(config), root, device, log)
+
+
+def member_metrics(network: ZoneEnsemble, data: ScoredSet, device, rule: str) -> dict:
+    """Mean and spread of the members' own val zone MAE (what the ensemble adds)."""
+    if len(network.members) < 2:
+        return {}
+    maes = [zone_mae(predict(ZoneEnsemble([member]), data, device)[0], data.senior, rule) for member in network.members]
+    return {"val_zone_mae_member_mean": float(np.mean(maes)), "val_zone_mae_member_min": float(np.min(maes)),
+            "val_zone_mae_member_max": float(np.max(maes))}
 
 
 def evaluate(network, data: ScoredSet, device, rule: str) -> dict:
