@@ -15,7 +15,7 @@ from lesionai.severity.scoring import heat_map, scores_from_probabilities, softm
 from lesionai.training import common, recipes  # noqa: E402
 from lesionai.training.attention import grad_cam  # noqa: E402
 from lesionai.training.cxr_data import write_phantom_collection  # noqa: E402
-from lesionai.training.zone_network import ZoneSeverityNet  # noqa: E402
+from lesionai.training.zone_network import ZoneEnsemble, ZoneSeverityNet  # noqa: E402
 from lesionai.training.zone_severity import (  # noqa: E402
     class_weights,
     group_folds,
@@ -37,9 +37,15 @@ def zone_map(size: int = 64) -> torch.Tensor:
     return zones
 
 
-def test_gradcam_from_onnx_outputs_equals_autograd_gradcam():
-    torch.manual_seed(3)
-    network = ZoneSeverityNet((64, 64), (4, 8, 8, 16), dim=16, heads=2, layers=1, dropout=0.0).eval()
+def small_network() -> ZoneSeverityNet:
+    return ZoneSeverityNet((64, 64), (4, 8, 8, 16), dim=16, heads=2, layers=1, dropout=0.0)
+
+
+@pytest.mark.parametrize("members", [1, 3])
+def test_gradcam_from_onnx_outputs_equals_autograd_gradcam(members):
+    """Holds for one network and for an ensemble (averaged logits over concatenated features)."""
+    torch.manual_seed(1)
+    network = ZoneEnsemble([small_network() for _ in range(members)]).eval()
     image = torch.rand(1, 1, 64, 64)
     logits, features, head_weight = network(image, zone_map())
     probabilities = torch.softmax(logits, -1)
@@ -100,7 +106,7 @@ def test_low_confidence_threshold_marks_where_scores_are_mostly_wrong():
 
 def test_zone_attention_term_has_gradients_for_abnormal_zones_only():
     torch.manual_seed(1)  # a seed whose maps have several tokens above the threshold (one alone has no gradient)
-    network = ZoneSeverityNet((64, 64), (4, 8, 8, 16), dim=16, heads=2, layers=1, dropout=0.0)
+    network = small_network()
     zones = zone_map().repeat(2, 1, 1, 1)
     logits, features, _ = network(torch.rand(2, 1, 64, 64), zones)
     normal = zone_attention_loss(logits, features, zones, torch.zeros(2, 6, dtype=torch.long), 0.5)

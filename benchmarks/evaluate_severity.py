@@ -1,8 +1,10 @@
 """Evaluate the shipped SeverityScoring models through the ONNX pipeline on the val split.
 
 Prints lung Dice (at each image's stored resolution, ignore pixels excluded, after the pipeline's
-post-processing), how often lateral views are flagged and frontal views are falsely flagged, and
-how often both lungs were found. Needs the development chest X-ray folder:
+post-processing), how often lateral views are flagged and frontal views are falsely flagged, how
+often both lungs were found, and, on the radiographs with Brixia scores, the zone and global mean
+absolute error against the senior radiologist of the zone classifier, of the opacity scorer and of
+their average (rounded), next to the junior radiologist's. Needs the development chest X-ray folder:
 
     python benchmarks/evaluate_severity.py [--data ../shared/data/cxr] [--split val]
 """
@@ -41,10 +43,13 @@ def main() -> None:
     with open(arguments.data / "cases.csv", newline="") as handle:
         cases = [row for row in csv.DictReader(handle) if row["split"] == arguments.split]
     scores, both_lungs, lateral_flags, frontal_flags, timings = [], [], [], [], []
+    zone_rows = []
     for case in cases:
         image = read_image(arguments.data / "images" / f"{case['stem']}.png")
         result = pipeline.run(image)
         timings.append(result.timing_s)
+        if case.get("brixia_senior_A", "") != "":
+            zone_rows.append(zone_comparison(case, result))
         flagged = any("lateral" in w or "frontal chest" in w for w in result.warnings)
         if case["view"] == "L":
             lateral_flags.append(flagged)
@@ -63,6 +68,34 @@ def main() -> None:
     print(f"  lateral views flagged: {sum(lateral_flags)}/{len(lateral_flags)}")
     print(f"  frontal views falsely flagged: {sum(frontal_flags)}/{len(frontal_flags)}")
     print(f"  pipeline time per image (as stored, <= 1024 px): median {statistics.median(timings):.3f} s")
+    if zone_rows:
+        print_zone_errors(np.array(zone_rows))
+
+
+LETTERS = "ABCDEF"
+SCORERS = ("zone classifier", "opacity scorer", "average of both", "junior radiologist")
+
+
+def zone_comparison(case: dict, result) -> np.ndarray:
+    """(5, 6): senior, classifier, opacity scorer, rounded average, junior scores of zones A-F."""
+    senior = [int(case[f"brixia_senior_{z}"]) for z in LETTERS]
+    junior = [int(case[f"brixia_junior_{z}"]) for z in LETTERS]
+    classifier = [result.zones[z]["score"] for z in LETTERS]
+    opacity = [result.zones[z]["opacity_score"] for z in LETTERS]
+    expected = [float(np.dot(result.zones[z]["probabilities"], np.arange(4))) for z in LETTERS]
+    average = [int(np.clip(np.floor((e + o) / 2 + 0.5), 0, 3)) for e, o in zip(expected, opacity)]
+    return np.array([senior, classifier, opacity, average, junior])
+
+
+def print_zone_errors(rows: np.ndarray) -> None:
+    senior = rows[:, 0]
+    print(f"  Brixia zone scores against the senior radiologist ({len(rows)} scored images, {senior.size} zones):")
+    print(f"    {'predicting the mean':20s} zone MAE {np.abs(senior - senior.mean()).mean():.3f}")
+    for index, name in enumerate(SCORERS, start=1):
+        errors = np.abs(rows[:, index] - senior)
+        global_error = np.abs(rows[:, index].sum(1) - senior.sum(1)).mean()
+        exact = (rows[:, index] == senior).mean()
+        print(f"    {name:20s} zone MAE {errors.mean():.3f}  global MAE {global_error:.2f}  exact {exact:.1%}")
 
 
 if __name__ == "__main__":

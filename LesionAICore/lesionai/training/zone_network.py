@@ -85,7 +85,7 @@ class ZoneSeverityNet(nn.Module):
 
     def forward(self, image: torch.Tensor, zones: torch.Tensor):
         features = self.token_features(image)
-        pooled = torch.einsum("bzhw,bdhw->bzd", zone_weights(zones, self.grid), features)
+        pooled = torch.einsum("bzhw,bdhw->bzd", zone_weights(zones, features.shape[-2:]), features)
         head_weight = self.head.weight.unsqueeze(0).expand(image.shape[0], -1, -1)
         return self.head(self.dropout(pooled)), features, head_weight
 
@@ -110,11 +110,11 @@ class ZoneEnsemble(nn.Module):
         self.members = nn.ModuleList(members)
 
     def forward(self, image: torch.Tensor, zones: torch.Tensor):
-        outputs = [member(image, zones) for member in self.members]
-        logits = torch.stack([output[0] for output in outputs]).mean(0)
-        features = torch.cat([output[1] for output in outputs], dim=1)
-        head_weight = torch.cat([output[2] for output in outputs], dim=2) / len(self.members)
-        return logits, features, head_weight
+        features = torch.cat([member.token_features(image) for member in self.members], dim=1)
+        weight = torch.cat([member.head.weight for member in self.members], dim=1) / len(self.members)
+        bias = torch.stack([member.head.bias for member in self.members]).mean(0)
+        pooled = torch.einsum("bzhw,bdhw->bzd", zone_weights(zones, features.shape[-2:]), features)
+        return pooled @ weight.T + bias, features, weight.unsqueeze(0).expand(image.shape[0], -1, -1)
 
 
 def zone_weights(zones: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
