@@ -85,7 +85,7 @@ class ZoneSeverityNet(nn.Module):
 
     def forward(self, image: torch.Tensor, zones: torch.Tensor):
         features = self.token_features(image)
-        pooled = torch.einsum("bzhw,bdhw->bzd", zone_weights(zones, features.shape[-2:]), features)
+        pooled = torch.einsum("bzhw,bdhw->bzd", zone_weights(zones, self.grid), features)
         head_weight = self.head.weight.unsqueeze(0).expand(image.shape[0], -1, -1)
         return self.head(self.dropout(pooled)), features, head_weight
 
@@ -113,7 +113,7 @@ class ZoneEnsemble(nn.Module):
         features = torch.cat([member.token_features(image) for member in self.members], dim=1)
         weight = torch.cat([member.head.weight for member in self.members], dim=1) / len(self.members)
         bias = torch.stack([member.head.bias for member in self.members]).mean(0)
-        pooled = torch.einsum("bzhw,bdhw->bzd", zone_weights(zones, features.shape[-2:]), features)
+        pooled = torch.einsum("bzhw,bdhw->bzd", zone_weights(zones, self.members[0].grid), features)
         return pooled @ weight.T + bias, features, weight.unsqueeze(0).expand(image.shape[0], -1, -1)
 
 
