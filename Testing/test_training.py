@@ -19,6 +19,7 @@ QUICK = {
     "lung-segmentation": {"epochs": 1, "max_cases": 6, "input_size": [64, 64], "channels": [4, 8, 16], "batch_size": 4},
     "lung-alignment": {"epochs": 1, "max_cases": 6, "input_size": [128, 128], "width": 4, "batch_size": 4},
     "view-check": {"epochs": 1, "max_cases": 6, "input_size": [64, 64], "width": 4, "batch_size": 8},
+    "opacity-segmentation": {"epochs": 1, "max_cases": 6, "input_size": [64, 64], "channels": [4, 8, 16], "batch_size": 4},
 }
 
 

@@ -143,8 +143,8 @@ def lesion_density(lung: np.ndarray, priors: tuple[np.ndarray, np.ndarray], rng:
     rows = np.flatnonzero(lung.any(axis=1))
     scale = rng.uniform(0.08, 0.3) * (rows[-1] - rows[0] + 1)
     peripheral, lower = priors
-    score = (smooth_field(lung.shape, scale, rng) + rng.uniform(0.0, 1.5) * settings["peripheral"] * peripheral
-             + rng.uniform(-0.3, 1.5) * settings["lower"] * lower)
+    score = (smooth_field(lung.shape, scale, rng) + rng.uniform(0.0, 1.0) * settings["peripheral"] * peripheral
+             + rng.uniform(-0.5, 1.0) * settings["lower"] * lower)
     inside = score[lung]
     extent = np.exp(rng.uniform(*np.log(settings["extent"])))
     level = np.quantile(inside, 1.0 - extent)

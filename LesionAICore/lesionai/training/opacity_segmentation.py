@@ -21,6 +21,7 @@ with the junior radiologist's MAE on the same images, and stores the thresholds 
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -29,8 +30,14 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from ..errors import LesionAIError
-from ..severity.opacity import (THRESHOLD_NAMES, opacity_fractions, opacity_mask, opacity_scores, tune_thresholds,
-                                zone_mae)
+from ..severity.opacity import (
+    THRESHOLD_NAMES,
+    opacity_fractions,
+    opacity_mask,
+    opacity_scores,
+    tune_thresholds,
+    zone_mae,
+)
 from ..severity.preprocess import model_input, resize_plane
 from ..severity.zones import ZONE_LETTERS
 from . import common
@@ -60,21 +67,23 @@ def zone_scores(case, rater: str) -> np.ndarray | None:
 
 
 def pipeline_zones(cases, root: Path, threads: int, log) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """stem -> (lung labels, zone labels), uint8 on the PNG's grid, exactly as inference finds them.
+    """stem -> (lung labels, zone labels), uint8 on the PNG's grid, found by the installed lung and
+    alignment models exactly as the pipeline finds them (the PNGs are stored in display orientation).
 
     Radiographs the pipeline refuses are left out (and logged).
     """
     from ..imageio import read_image
-    from ..severity.pipeline import SeverityPipeline
+    from ..severity.pipeline import SeverityPipeline, display_radiograph
 
     pipeline, found = SeverityPipeline(threads=threads), {}
     for case in cases:
         try:
-            result = pipeline.run(read_image(case.image_path(root)))
+            display = display_radiograph(read_image(case.image_path(root)))[0]
+            lungs, zones, _, _ = pipeline.lungs_and_zones(display.array[0].astype(np.float32), display.geometry)
         except LesionAIError as error:
             log.info("zones of %s not found: %s", case.stem, error)
             continue
-        found[case.stem] = (result.lung_labels.array[0].astype(np.uint8), result.zone_labels.array[0].astype(np.uint8))
+        found[case.stem] = (lungs.astype(np.uint8), zones.astype(np.uint8))
     return found
 
 
@@ -92,26 +101,45 @@ def supervision_map(mask: np.ndarray, zones: np.ndarray | None, senior: np.ndarr
     return classes
 
 
-def training_arrays(cases, root: Path, shape: tuple[int, int], zones_by_stem: dict):
-    """Normalised images (N, 1, H, W) float32, lung masks (N, H, W) bool and supervision classes (N, H, W)."""
+@dataclass
+class TrainingSet:
+    """Train-split radiographs at the network's input size.
+
+    ``images`` (N, 1, H, W) normalised; ``lungs`` (N, H, W) bool lung masks (ignore pixels included);
+    ``classes`` (N, H, W) supervision classes; ``zones`` (N, H, W) zones 1..6 of scored radiographs
+    (0 elsewhere); ``senior`` (N, 6) senior zone scores, -1 where unscored.
+    """
+
+    images: np.ndarray
+    lungs: np.ndarray
+    classes: np.ndarray
+    zones: np.ndarray
+    senior: np.ndarray
+
+
+def training_set(cases, root: Path, shape: tuple[int, int], zones_by_stem: dict) -> TrainingSet:
     images, masks = load_segmentation_arrays(cases, root, shape)
-    classes = []
+    classes, zone_maps, senior = [], [], []
     for case, mask in zip(cases, masks[:, 0]):
-        zones = zones_by_stem.get(case.stem, (None, None))[1]
+        scores = zone_scores(case, "senior")
+        zones = zones_by_stem.get(case.stem, (None, None))[1] if scores is not None else None
         zones = None if zones is None else resize_plane(zones, shape, nearest=True)
-        classes.append(supervision_map(mask, zones, zone_scores(case, "senior")))
-    return images, masks[:, 0] > 0, np.stack(classes)
+        classes.append(supervision_map(mask, zones, scores))
+        zone_maps.append(np.zeros(shape, np.uint8) if zones is None else zones)
+        senior.append(np.full(len(ZONE_LETTERS), -1.0) if zones is None else scores)
+    return TrainingSet(images, masks[:, 0] > 0, np.stack(classes), np.stack(zone_maps), np.stack(senior))
 
 
-def painted_batch(images, lungs, classes, indices, rng, settings) -> tuple[torch.Tensor, torch.Tensor]:
-    """Radiographs with synthetic opacities (B, 1, H, W) and their supervision classes (B, 1, H, W)."""
+def painted_batch(data: TrainingSet, indices, rng, settings) -> tuple[torch.Tensor, torch.Tensor]:
+    """Radiographs with synthetic opacities (B, 1, H, W), and (B, 2, H, W) their supervision classes
+    (channel 0) and zones (channel 1)."""
     painted, targets = [], []
     for index in indices:
-        image, opacity = add_synthetic_opacities(images[index, 0], lungs[index], rng, settings)
-        paintable = np.isin(classes[index], (CLEAR, UNKNOWN, SCORED_ABNORMAL))
+        image, opacity = add_synthetic_opacities(data.images[index, 0], data.lungs[index], rng, settings)
+        paintable = np.isin(data.classes[index], (CLEAR, UNKNOWN, SCORED_ABNORMAL))
         painted.append(image)
-        targets.append(np.where(opacity & paintable, OPACITY, classes[index]))
-    return torch.from_numpy(np.stack(painted)[:, None]), torch.from_numpy(np.stack(targets)[:, None].astype(np.int64))
+        targets.append([np.where(opacity & paintable, OPACITY, data.classes[index]), data.zones[index]])
+    return torch.from_numpy(np.stack(painted)[:, None]), torch.from_numpy(np.stack(targets).astype(np.int64))
 
 
 def class_weights(unknown_weight: float, device) -> torch.Tensor:
@@ -129,6 +157,29 @@ def weighted_loss(logits: torch.Tensor, targets: torch.Tensor, weights: torch.Te
     probability = torch.sigmoid(logits) * weight
     dice = (2 * (probability * positive).sum() + 1) / (probability.sum() + (positive * weight).sum() + 1)
     return bce + (1 - dice)
+
+
+ZONE_FLOOR = (0.0, 0.1, 0.25, 0.5)  # least opacity share expected in a zone of senior score 0-3
+CLEAR_ZONE_CEILING = 0.05           # most opacity share tolerated in a zone of senior score 0
+
+
+def zone_hinge_loss(logits: torch.Tensor, targets: torch.Tensor, senior: torch.Tensor) -> torch.Tensor:
+    """Weak zone-level supervision from the senior's scores.
+
+    The mean opacity probability over a scored zone's unpainted lung pixels should reach
+    ``ZONE_FLOOR[score]`` and, in a zone scored 0, stay under ``CLEAR_ZONE_CEILING``; only shortfalls
+    and excesses cost. ``targets``: (B, 2, H, W) classes and zones; ``senior``: (B, 6), -1 unscored.
+    """
+    letters = torch.arange(1, len(ZONE_LETTERS) + 1, device=targets.device)[None, :, None, None]
+    unpainted = ((targets[:, :1] != OPACITY) & (targets[:, :1] != IGNORE) & (targets[:, :1] != OUTSIDE))
+    members = ((targets[:, 1:2] == letters) & unpainted).float()
+    counts = members.sum(dim=(2, 3))
+    share = (torch.sigmoid(logits) * members).sum(dim=(2, 3)) / counts.clamp(min=1)
+    valid = (senior >= 0) & (counts >= 16)
+    floor = torch.tensor(ZONE_FLOOR, device=logits.device)[senior.clamp(min=0).long()]
+    ceiling = torch.where(senior == 0, CLEAR_ZONE_CEILING, 1.0)
+    penalty = F.relu(floor - share) + F.relu(share - ceiling)
+    return (penalty * valid).sum() / valid.sum().clamp(min=1)
 
 
 def opacity_dice(prediction: np.ndarray, opacity: np.ndarray, lung: np.ndarray) -> float:
@@ -217,19 +268,21 @@ def _spearman(fractions: np.ndarray, scores: np.ndarray) -> float:
     return float(value) if np.isfinite(value) else 0.0
 
 
-def _epoch(network, optimizer, arrays, weights, rng, config) -> float:
-    images, lungs, classes = arrays
+def _epoch(network, optimizer, data: TrainingSet, weights, rng, config) -> float:
     device = next(network.parameters()).device
+    senior = torch.from_numpy(data.senior).to(device)
 
     def batch_loss(batch):
-        painted, targets = painted_batch(images, lungs, classes, batch.numpy(), rng, config.get("opacities", {}))
+        painted, targets = painted_batch(data, batch.numpy(), rng, config.get("opacities", {}))
         painted, targets = random_affine_pairs(painted.to(device), targets.to(device), config["augment"])
-        return weighted_loss(network(random_intensity(painted, config["augment"])), targets, weights)
+        logits = network(random_intensity(painted, config["augment"]))
+        zone_loss = zone_hinge_loss(logits, targets, senior[batch.to(device)])
+        return weighted_loss(logits, targets[:, :1], weights) + config.get("zone_loss_weight", 0.0) * zone_loss
 
-    return common.train_epoch(network, optimizer, torch.randperm(len(images)), config["batch_size"], batch_loss)
+    return common.train_epoch(network, optimizer, torch.randperm(len(data.images)), config["batch_size"], batch_loss)
 
 
-def _fit(network, arrays, validation, config, log) -> int:
+def _fit(network, data: TrainingSet, validation, config, log) -> int:
     """Train for ``epochs``; keeps the weights of the epoch with the best val Dice and returns that epoch."""
     optimizer = torch.optim.AdamW(network.parameters(), lr=config["learning_rate"], weight_decay=1e-4)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, common.cosine_schedule(config["epochs"], config.get("warmup_epochs", 2)))
@@ -238,7 +291,7 @@ def _fit(network, arrays, validation, config, log) -> int:
     best = (-1.0, None, -1)
     progress = tqdm(range(config["epochs"]), desc="opacity-segmentation", unit="epoch")
     for epoch in progress:
-        loss = _epoch(network, optimizer, arrays, weights, rng, config)
+        loss = _epoch(network, optimizer, data, weights, rng, config)
         scheduler.step()
         val_dice = float(np.mean(validation_dice(network, validation)))
         log.info("epoch %d loss %.4f val_opacity_dice %.4f", epoch, loss, val_dice)
@@ -263,9 +316,9 @@ def train(config: dict, run_dir) -> dict:
     zones_by_stem = pipeline_zones(scored["train"] + scored["val"], root, config.get("threads", torch.get_num_threads()), log)
     device = common.training_device(config)
     network = build_network(config).to(device)
-    arrays = training_arrays(train_cases, root, shape, zones_by_stem)
+    data = training_set(train_cases, root, shape, zones_by_stem)
     validation = validation_set(val_cases, root, shape, config)
-    best_epoch = _fit(network, arrays, validation, config, log)
+    best_epoch = _fit(network, data, validation, config, log)
     torch.save(network.state_dict(), run_dir / "best.pt")
     dice_scores = validation_dice(network, validation)
     metrics = {"val_opacity_dice": float(np.mean(dice_scores)), "val_opacity_dice_median": float(np.median(dice_scores)),

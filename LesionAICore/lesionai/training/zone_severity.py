@@ -109,13 +109,25 @@ def class_weights(scores: np.ndarray) -> torch.Tensor:
     return torch.tensor(weights / weights.mean(), dtype=torch.float32)
 
 
+def target_distribution(senior: torch.Tensor, junior: torch.Tensor, junior_weight: float) -> torch.Tensor:
+    """(B, 6, 4) soft targets: the senior's score, with ``junior_weight`` of the mass moved to the
+    junior's score where the junior scored the zone (a second reading softens label noise)."""
+    senior_one_hot = F.one_hot(senior, SCORE_COUNT).float()
+    if not junior_weight:
+        return senior_one_hot
+    scored = (junior >= 0).unsqueeze(-1).float()
+    junior_one_hot = F.one_hot(junior.clamp(min=0), SCORE_COUNT).float()
+    return senior_one_hot * (1 - junior_weight * scored) + junior_one_hot * junior_weight * scored
+
+
 def task_loss(logits: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor, ordinal_weight: float) -> torch.Tensor:
-    """Weighted cross-entropy on the (B, 6, 4) logits + ordinal_weight x MAE of the expected score."""
-    flat_logits, flat_targets = logits.reshape(-1, SCORE_COUNT), targets.reshape(-1)
+    """Weighted cross-entropy of the (B, 6, 4) logits against (B, 6, 4) target distributions, plus
+    ordinal_weight x |expected score - target's expected score|."""
+    flat_logits, flat_targets = logits.reshape(-1, SCORE_COUNT), targets.reshape(-1, SCORE_COUNT)
     loss = F.cross_entropy(flat_logits, flat_targets, weight=weights.to(logits.device))
     if ordinal_weight:
-        expected = torch.softmax(flat_logits, dim=1) @ torch.arange(SCORE_COUNT, dtype=logits.dtype, device=logits.device)
-        loss = loss + ordinal_weight * (expected - flat_targets.float()).abs().mean()
+        scores = torch.arange(SCORE_COUNT, dtype=logits.dtype, device=logits.device)
+        loss = loss + ordinal_weight * (torch.softmax(flat_logits, dim=1) @ scores - flat_targets @ scores).abs().mean()
     return loss
 
 
@@ -140,12 +152,14 @@ def zone_attention_loss(logits, features, zones, targets, threshold: float) -> t
 def _epoch(network, optimizer, data: ScoredSet, config, weights, attention: AttentionSettings, epoch: int, device):
     images, zones = torch.from_numpy(data.images).to(device), torch.from_numpy(data.zones).to(device)
     targets = torch.from_numpy(data.senior).long().to(device)
+    distributions = target_distribution(targets, torch.from_numpy(data.junior).long().to(device),
+                                        config["loss"].get("junior_weight", 0.0))
     lam = attention.weight(epoch)
 
     def batch_loss(batch):
         batch_images, batch_zones = random_affine_pairs(images[batch], zones[batch], config["augment"])
         logits, features, _ = network(random_intensity(batch_images, config["augment"]), batch_zones.float())
-        loss = task_loss(logits, targets[batch], weights, config["loss"]["ordinal_weight"])
+        loss = task_loss(logits, distributions[batch], weights, config["loss"]["ordinal_weight"])
         if attention.enabled:
             focus = zone_attention_loss(logits, features, batch_zones, targets[batch], attention.threshold)
             loss = combined_loss(loss, focus, lam)
