@@ -13,6 +13,7 @@ from lesionai.geometry import Image
 from lesionai.imageio import read_image, write_image
 from lesionai.phantom import generate_cxr_phantom
 from lesionai.severity.outputs import CASE_FILES
+from lesionai.severity.pipeline import MODELS
 
 REPO_ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
 
@@ -55,12 +56,37 @@ def test_case_folder_holds_the_output_contract(batch_run):
     case = output / "frontal"
     assert sorted(p.name for p in case.iterdir()) == sorted(CASE_FILES)
     record = json.loads((case / "result.json").read_text())
-    assert set(record) >= {"input", "labels", "zones", "alignment", "warnings", "models", "timing_s"}
+    assert set(record) >= {"input", "labels", "zones", "alignment", "warnings", "models", "timing_s", "global_score",
+                           "opacity_global_score"}
     assert list(record["zones"]) == ["A", "B", "C", "D", "E", "F"]
     assert all(zone["area_mm2"] > 0 for zone in record["zones"].values())
     assert record["labels"]["lungs"]["1"] == "right lung" and record["labels"]["zones"]["6"].startswith("zone F")
+    assert record["labels"]["lungs"]["3"] == "opacity"
     assert np.array(record["alignment"]["theta"]).shape == (2, 3)
-    assert set(record["models"]) == {"cxr-lung-unet", "cxr-lung-stn", "cxr-view-check"}
+    assert set(record["models"]) == set(MODELS)
+
+
+def test_result_holds_zone_scores_that_add_up(batch_run):
+    _, output = batch_run
+    record = json.loads((output / "frontal" / "result.json").read_text())
+    zones = record["zones"].values()
+    for zone in zones:
+        assert zone["score"] in range(4) and zone["opacity_score"] in range(4)
+        assert len(zone["probabilities"]) == 4 and sum(zone["probabilities"]) == pytest.approx(1, abs=1e-3)
+        assert zone["confidence"] == max(zone["probabilities"]) or zone["confidence"] in zone["probabilities"]
+        assert 0 <= zone["opacity_fraction"] <= 1 and isinstance(zone["low_confidence"], bool)
+    assert record["global_score"] == sum(zone["score"] for zone in zones) and 0 <= record["global_score"] <= 18
+    assert record["opacity_global_score"] == sum(zone["opacity_score"] for zone in zones)
+
+
+def test_gradcam_is_a_float_map_in_the_input_geometry_inside_the_lungs(batch_run, phantom_files):
+    _, output = batch_run
+    _, frontal, _ = phantom_files
+    heat = read_image(output / "frontal" / "gradcam.nrrd")
+    zones = read_image(output / "frontal" / "zones.nrrd")
+    assert heat.geometry == frontal.image.geometry and heat.array.dtype == np.float32
+    assert 0 <= heat.array.min() and heat.array.max() <= 1
+    assert (heat.array[zones.array == 0] == 0).all()
 
 
 def test_labelmaps_keep_the_input_geometry_and_find_the_phantom_lungs(batch_run, phantom_files):
@@ -69,9 +95,10 @@ def test_labelmaps_keep_the_input_geometry_and_find_the_phantom_lungs(batch_run,
     lungs = read_image(output / "frontal" / "lungs.nrrd")
     zones = read_image(output / "frontal" / "zones.nrrd")
     assert lungs.geometry == frontal.image.geometry and lungs.array.shape == frontal.image.array.shape
-    assert set(np.unique(lungs.array)) == {0, 1, 2} and set(np.unique(zones.array)) == set(range(7))
+    assert {0, 1, 2} <= set(np.unique(lungs.array)) <= {0, 1, 2, 3} and set(np.unique(zones.array)) == set(range(7))
     for side in (1, 2):
-        assert overlap(lungs.array == side, frontal.lung_labels == side) > 0.85
+        lung = (zones.array > 0) & ((zones.array <= 3) if side == 1 else (zones.array > 3))
+        assert overlap(lung, frontal.lung_labels == side) > 0.85
     assert ((zones.array > 0) == (lungs.array > 0)).all()
 
 
