@@ -82,12 +82,14 @@ class ZoneSeverityNet(nn.Module):
         self.norm = nn.LayerNorm(dim)
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(dim, SCORE_COUNT)
+        # Per-zone score prior (lower zones are affected more often); a bias leaves Grad-CAM unchanged.
+        self.zone_bias = nn.Parameter(torch.zeros(ZONE_COUNT, SCORE_COUNT))
 
     def forward(self, image: torch.Tensor, zones: torch.Tensor):
         features = self.token_features(image)
         pooled = torch.einsum("bzhw,bdhw->bzd", zone_weights(zones, self.grid), features)
         head_weight = self.head.weight.unsqueeze(0).expand(image.shape[0], -1, -1)
-        return self.head(self.dropout(pooled)), features, head_weight
+        return self.head(self.dropout(pooled)) + self.zone_bias, features, head_weight
 
     def token_features(self, image: torch.Tensor) -> torch.Tensor:
         """(B, D, h, w) position-aware token features."""
@@ -101,7 +103,7 @@ class ZoneEnsemble(nn.Module):
     """Members averaged in logit space, exported as one model with the same three outputs.
 
     Averaging logits of members ``W_m . pool(F_m) + b_m`` equals one linear head
-    ``[W_1 .. W_M] / M`` over the concatenated features ``[F_1 .. F_M]`` plus the mean bias, so
+    ``[W_1 .. W_M] / M`` over the concatenated features ``[F_1 .. F_M]`` plus the mean biases, so
     ``features`` (B, M D, h, w) and ``head_weight`` (B, 4, M D) keep the closed-form Grad-CAM exact.
     """
 
@@ -112,7 +114,7 @@ class ZoneEnsemble(nn.Module):
     def forward(self, image: torch.Tensor, zones: torch.Tensor):
         features = torch.cat([member.token_features(image) for member in self.members], dim=1)
         weight = torch.cat([member.head.weight for member in self.members], dim=1) / len(self.members)
-        bias = torch.stack([member.head.bias for member in self.members]).mean(0)
+        bias = torch.stack([member.head.bias + member.zone_bias for member in self.members]).mean(0)
         pooled = torch.einsum("bzhw,bdhw->bzd", zone_weights(zones, self.members[0].grid), features)
         return pooled @ weight.T + bias, features, weight.unsqueeze(0).expand(image.shape[0], -1, -1)
 
