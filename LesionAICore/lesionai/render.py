@@ -116,10 +116,10 @@ def _matching_plane(array: np.ndarray, shape: tuple[int, int], name: str) -> np.
 def _compose(plane: np.ndarray, layers: dict, size: tuple[int, int]) -> PILImage.Image:
     """The radiograph at ``size`` (width, height) with heat map, zone fills and lung contours."""
     rgb = np.repeat(_resized(_windowed(plane), size)[..., np.newaxis], 3, axis=2)
-    if layers["heatmap"] is not None:
-        rgb = _blend_heatmap(rgb, _resized(layers["heatmap"].astype(np.float32), size))
     if layers["zone_labels"] is not None:
         rgb = _fill_zones(rgb, _resized_labels(layers["zone_labels"], size))
+    if layers["heatmap"] is not None:  # over the zone tints, so that the heat stays readable
+        rgb = _blend_heatmap(rgb, _resized(layers["heatmap"].astype(np.float32), size))
     if layers["lung_labels"] is not None:
         rgb = _draw_lung_contours(rgb, _resized_labels(layers["lung_labels"], size))
     if layers.get("opacity") is not None:

@@ -111,7 +111,8 @@ def overlay_lines(result: SeverityResult) -> list[str]:
     lines = [f"zone areas (cm2): {areas}"]
     if result.global_score is not None:
         uncertain = [letter for letter, zone in result.zones.items() if zone.get("low_confidence")]
-        lines.insert(0, f"Brixia score {result.global_score} / 18 (opacity score {result.opacity_global_score} / 18)"
+        opacity = "" if result.opacity_global_score is None else f" (opacity score {result.opacity_global_score} / 18)"
+        lines.insert(0, f"Brixia score {result.global_score} / 18{opacity}"
                      + (f"; low confidence: {', '.join(uncertain)}" if uncertain else ""))
     return lines + [f"warning: {w}" for w in result.warnings]
 
