@@ -62,6 +62,8 @@ def test_score_rules_and_zone_table():
     probabilities = np.array([[0.4, 0.0, 0.3, 0.3]] * 6)
     assert scores_from_probabilities(probabilities, "argmax").tolist() == [0] * 6
     assert scores_from_probabilities(probabilities, "expected").tolist() == [2] * 6  # 1.5 rounds to even
+    assert scores_from_probabilities(probabilities, "median").tolist() == [2] * 6  # P(<=1) = 0.4, P(<=2) = 0.7
+    assert scores_from_probabilities(np.array([0.5, 0.1, 0.1, 0.3]), "median") == 0
     table = zone_score_table(probabilities, "argmax", low_confidence=0.5)
     assert list(table) == list("ABCDEF")
     assert table["A"] == {"score": 0, "probabilities": [0.4, 0.0, 0.3, 0.3], "confidence": 0.4, "low_confidence": True}
@@ -135,7 +137,7 @@ def test_recipe_trains_with_folds_and_exports_onnx_that_matches_torch(scored_pha
     assert {"cv_zone_mae_argmax", "cv_zone_mae_expected", "val_zone_mae", "val_zone_mae_junior", "val_cam_in_zone",
             "val_zone_mae_member_mean"} <= set(metrics)
     assert "pretrain epoch 0" in (run_dir / "train.log").read_text()
-    assert saved["model"]["output"]["score_rule"] in ("argmax", "expected")
+    assert saved["model"]["output"]["score_rule"] in ("argmax", "expected", "median")
     assert 0 <= saved["model"]["output"]["thresholds"]["low_confidence"] <= 1
 
     network = recipes.recipe_module("zone-severity").build_network(saved)

@@ -74,7 +74,7 @@ class InputContract:
 class OutputContract:
     """What the network returns: ONNX output ``names`` in order, ``labels`` {value: name} and
     ``thresholds`` {label name: probability}, operating points chosen on the training split, and
-    for score classifiers the ``score_rule`` (``argmax`` or ``expected``) that turns probabilities
+    for score classifiers the ``score_rule`` (``argmax``, ``expected`` or ``median``) that turns probabilities
     into a score."""
 
     names: tuple[str, ...]

@@ -17,7 +17,7 @@ from .preprocess import resize_plane
 from .zones import ZONE_LETTERS
 
 SCORES = np.arange(4, dtype=np.float64)
-SCORE_RULES = ("argmax", "expected")
+SCORE_RULES = ("argmax", "expected", "median")
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -27,12 +27,16 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 
 
 def scores_from_probabilities(probabilities: np.ndarray, rule: str = "argmax") -> np.ndarray:
-    """Integer scores 0-3 from (..., 4) probabilities: the most probable score, or the expected
-    score rounded to the nearest integer."""
+    """Integer scores 0-3 from (..., 4) probabilities: the most probable score (``argmax``), the
+    expected score rounded to the nearest integer (``expected``), or the median of the score
+    distribution (``median``: the smallest score whose cumulative probability reaches 1/2, the
+    choice that minimises the expected absolute error)."""
     if rule == "argmax":
         return probabilities.argmax(axis=-1)
     if rule == "expected":
         return np.clip(np.rint(probabilities @ SCORES), 0, 3).astype(int)
+    if rule == "median":
+        return np.minimum((np.cumsum(probabilities, axis=-1) < 0.5).sum(axis=-1), 3)
     raise ValueError(f"unknown score rule {rule!r}; use one of {SCORE_RULES}")
 
 

@@ -10,7 +10,9 @@ lung masks (:mod:`.opacities`). Most of those radiographs already show real opac
 outlined, so the lung outside the painted lesions is only a weak negative (weight
 ``unknown_weight``), except in zones the senior radiologist scored 0 (opacity-free: full negative
 weight); zones he scored above 0 carry no negative loss. Pixels marked ignore in the lung masks
-(devices) carry no loss.
+(devices) carry no loss. A weak zone-level hinge loss (weight ``zone_loss_weight``) asks the mean
+opacity probability of each scored zone to reach a floor that grows with the senior's score, and to
+stay near 0 in zones he scored 0.
 
 After training the recipe tunes the three fraction thresholds of the zone score on the train split's
 Brixia-scored radiographs (senior radiologist), measures the zone MAE on the val split's, together
@@ -240,18 +242,22 @@ def scorer_metrics(network, train_scored, val_scored, root, shape, zones_by_stem
         return {}, None
     train_senior = np.stack([zone_scores(c, "senior") for c in train_cases])
     thresholds, train_mae = tune_thresholds(train_fractions, train_senior)
+    constant = int(np.argmin([zone_mae(np.full_like(train_senior, score), train_senior) for score in range(4)]))
     metrics = {"train_zone_mae_opacity": train_mae, "train_scored_cases": len(train_cases),
                "train_zone_spearman_opacity": _spearman(train_fractions, train_senior)}
     val_cases, val_fractions = zone_fractions(network, val_scored, root, shape, zones_by_stem)
     if val_cases:
-        metrics.update(_val_scorer_metrics(val_cases, val_fractions, thresholds))
+        metrics.update(_val_scorer_metrics(val_cases, val_fractions, thresholds, constant))
     return metrics, thresholds
 
 
-def _val_scorer_metrics(cases, fractions: np.ndarray, thresholds: dict) -> dict:
+def _val_scorer_metrics(cases, fractions: np.ndarray, thresholds: dict, constant: int) -> dict:
+    """Zone and global MAEs against the senior on val: the opacity score, the junior radiologist, and
+    the one score (``constant``) that fits the train split best, as the floor any scorer must beat."""
     senior = np.stack([zone_scores(c, "senior") for c in cases])
     predicted = np.array([list(opacity_scores(dict(zip(ZONE_LETTERS, row)), thresholds).values()) for row in fractions])
     metrics = {"val_zone_mae_opacity": zone_mae(predicted, senior), "val_scored_cases": len(cases),
+               "val_zone_mae_constant": zone_mae(np.full_like(senior, constant), senior),
                "val_global_mae_opacity": zone_mae(predicted.sum(axis=1), senior.sum(axis=1)),
                "val_zone_spearman_opacity": _spearman(fractions, senior)}
     junior = [zone_scores(c, "junior") for c in cases]

@@ -18,7 +18,7 @@ opacities painted into the real lungs (:mod:`lesionai.training.zone_pretrain`), 
 start from features that see opacities.
 
 Model selection: with ``folds: k`` the train split is cut into ``k`` folds by patient group; the
-out-of-fold predictions decide the score rule (argmax or rounded expected score) and the
+out-of-fold predictions decide the score rule (argmax, rounded expected score or median) and the
 low-confidence threshold. The final model is trained on the whole train split for the configured
 number of epochs (no early stopping on val); val is only measured.
 """
@@ -324,7 +324,7 @@ def evaluate(network, data: ScoredSet, device, rule: str) -> dict:
                     "val_global_mae": float(np.abs(scores.sum(1) - data.senior.sum(1)).mean()),
                     "val_zone_mae_junior": float(np.abs(data.junior - data.senior)[junior].mean()),
                     "val_zone_mae_mean_predictor": float(np.abs(data.senior - data.senior.mean()).mean()),
-                    "score_rule_expected": float(rule == "expected")})
+                    "score_rule_index": float(SCORE_RULES.index(rule))})  # 0 argmax, 1 expected, 2 median
     results.update({f"val_{k}": v for k, v in cam_localization(probabilities, features, head_weight, data.zones, data.senior).items()})
     return results
 
