@@ -68,7 +68,7 @@ def test_score_rules_and_zone_table():
     assert list(table) == list("ABCDEF")
     assert table["A"] == {"score": 0, "probabilities": [0.4, 0.0, 0.3, 0.3], "confidence": 0.4, "low_confidence": True}
     with pytest.raises(ValueError, match="unknown score rule"):
-        scores_from_probabilities(probabilities, "median")
+        scores_from_probabilities(probabilities, "mode")
     assert np.allclose(softmax(np.zeros((2, 4))), 0.25)
 
 
