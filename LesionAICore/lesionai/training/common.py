@@ -126,6 +126,10 @@ CXR_TRAINING_DATA = [
     {"name": "v7labs COVID-19 X-ray lung segmentation masks", "license": "CC BY 4.0",
      "url": "https://github.com/v7labs/covid-19-xray-dataset"},
 ]
+BRIXIA_ANNOTATIONS = {
+    "name": "BrixIA COVID-19 severity annotations (Signoroni et al., Medical Image Analysis 2021): Brixia zone "
+            "scores of a senior and a junior radiologist for the public Cohen subset",
+    "license": "CC BY-NC-SA 4.0", "url": "https://github.com/BrixIA/Brixia-score-COVID-19"}
 WEIGHTS_LICENSE = "CC BY-NC-SA 4.0 (research use; trained on images under non-commercial licences)"
 
 
@@ -137,7 +141,8 @@ def registry_entry(config: dict, onnx_path: Path, metrics: dict) -> dict:
     numbers = {key: float(value) for key, value in metrics.items() if isinstance(value, (int, float))}
     return {"id": model["id"], "task": model["task"], "version": model["version"], "file": onnx_path.name,
             "sha256": sha256_of(onnx_path), "size_bytes": onnx_path.stat().st_size, "license": WEIGHTS_LICENSE,
-            "training_data": CXR_TRAINING_DATA, "input": model["input"], "output": model["output"],
+            "training_data": CXR_TRAINING_DATA + ([BRIXIA_ANNOTATIONS] if model.get("brixia_scores") else []),
+            "input": model["input"], "output": model["output"],
             "metrics": numbers, "recipe": f"training/recipes/{config['recipe'].replace('-', '_')}.yaml",
             "created": today(), "description": model["description"]}
 
