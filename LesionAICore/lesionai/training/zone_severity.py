@@ -279,10 +279,11 @@ def train(config: dict, run_dir) -> dict:
     device = common.training_device(config)
     metrics = {"train_cases": len(train_set), "val_cases": len(val_set), "device": device.type}
     rule, low_confidence = config["score_rule"], config["low_confidence"]
-    start = pretrained_start(config, root, device, log)
+    start, oof = pretrained_start(config, root, device, log), None
     if config.get("folds"):
         oof = out_of_fold_probabilities(config, train_set, device, log, start)
-        rule, low_confidence = choose_rule(oof, train_set.senior), low_confidence_threshold(oof, train_set.senior, rule)
+        rule = choose_rule(oof, train_set.senior)
+        low_confidence = low_confidence_threshold(oof, train_set.senior, rule)
         metrics.update({f"cv_zone_mae_{r}": zone_mae(oof, train_set.senior, r) for r in SCORE_RULES})
     network = fit(config, train_set, device, log, val_set, label="final", start=start)
     metrics.update(evaluate(network, val_set, device, rule))
@@ -290,10 +291,20 @@ def train(config: dict, run_dir) -> dict:
     metrics["low_confidence_threshold"] = low_confidence
     log.info("final %s", metrics)
     common.save_metrics(run_dir, metrics)
+    save_predictions(run_dir, network, train_set, val_set, oof, device)
     _save_decision(config, run_dir, rule, low_confidence)
     torch.save(network.state_dict(), run_dir / "best.pt")
     common.export_onnx(network, example_inputs(config), run_dir / config["onnx_name"], INPUT_NAMES, OUTPUT_NAMES)
     return metrics
+
+
+def save_predictions(run_dir, network, train_set: ScoredSet, val_set: ScoredSet, oof, device) -> None:
+    """``predictions.npz``: val probabilities (and out-of-fold train ones) with case names and scores,
+    for comparing scorers afterwards."""
+    np.savez(run_dir / "predictions.npz", val_probabilities=predict(network, val_set, device)[0],
+             val_stems=np.array(val_set.stems), val_senior=val_set.senior, val_junior=val_set.junior,
+             train_stems=np.array(train_set.stems), train_senior=train_set.senior,
+             oof_probabilities=oof if oof is not None else np.zeros((0, ZONE_COUNT, SCORE_COUNT)))
 
 
 def pretrained_start(config: dict, root, device, log) -> dict | None:
