@@ -96,14 +96,14 @@ def test_class_weights_favour_rare_scores_and_folds_keep_patients_together():
         assert all(groups[i] not in held_out for other in folds if other is not fold for i in other)
 
 
-def test_low_confidence_threshold_marks_where_scores_are_mostly_wrong():
+def test_low_confidence_threshold_separates_wrong_scores_from_right_ones():
     probabilities = np.zeros((4, 6, 4))
     probabilities[..., 0] = 0.9
     probabilities[..., 1] = 0.1
     probabilities[:2, :, 0], probabilities[:2, :, 1] = 0.45, 0.55  # unsure zones, all wrong
     targets = np.zeros((4, 6), int)
     targets[:2] = 0
-    assert low_confidence_threshold(probabilities, targets, "argmax") == pytest.approx(0.9)
+    assert low_confidence_threshold(probabilities, targets, "argmax") == pytest.approx(0.6)  # 0.55 < t <= 0.9
 
 
 def test_zone_attention_term_has_gradients_for_abnormal_zones_only():
