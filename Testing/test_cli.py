@@ -111,8 +111,8 @@ def test_segmentation_file_opens_with_named_segments(batch_run):
     node = load_segmentation(output / "frontal" / "segmentation.seg.nrrd", scene)
     segmentation = node.GetSegmentation()
     names = [segmentation.GetNthSegment(i).GetName() for i in range(segmentation.GetNumberOfSegments())]
-    assert names[:2] == ["right lung", "left lung"] and len(names) == 8
-    assert names[2].startswith("zone A")
+    assert names[:3] == ["right lung", "left lung", "opacity"] and len(names) == 9
+    assert names[3].startswith("zone A")
 
 
 def test_lateral_view_is_flagged(batch_run):
