@@ -332,25 +332,29 @@ def _zone_table_html(zones: dict) -> str:
     header = "".join(f"<th>{html.escape(_column_title(column))}</th>" for column in columns)
     rows = "\n".join(
         f"<tr><td>{html.escape(str(letter))}</td>"
-        + "".join(f"<td>{html.escape(_cell_text(values.get(column)))}</td>" for column in columns)
+        + "".join(f"<td>{html.escape(_cell_text(values.get(column), column))}</td>" for column in columns)
         + "</tr>"
         for letter, values in zones.items()
     )
     return f"<table>\n<tr><th>zone</th>{header}</tr>\n{rows}\n</table>"
 
 
-_COLUMN_ORDER = ("lung", "level", "area_mm2")
+_COLUMN_ORDER = ("lung", "level", "area_mm2", "score", "confidence", "low_confidence", "probabilities",
+                 "opacity_fraction", "opacity_score")
 
 
 def _column_title(column: str) -> str:
     return {"area_mm2": "area (mm\u00b2)"}.get(column, column.replace("_", " "))
 
 
-def _cell_text(value) -> str:
+def _cell_text(value, column: str = "") -> str:
+    """Areas with one decimal, probabilities and fractions with two, lists joined."""
     if value is None:
         return ""
+    if isinstance(value, list):
+        return " / ".join(_cell_text(item, column) for item in value)
     if isinstance(value, float):
-        return f"{value:.1f}"
+        return f"{value:.1f}" if column == "area_mm2" else f"{value:.2f}"
     return str(value)
 
 
