@@ -6,7 +6,7 @@ often both lungs were found, and, on the radiographs with Brixia scores, the zon
 absolute error against the senior radiologist of the zone classifier, of the opacity scorer and of
 their average (rounded), next to the junior radiologist's. Needs the development chest X-ray folder:
 
-    python benchmarks/evaluate_severity.py [--data ../shared/data/cxr] [--split val]
+    python benchmarks/evaluate_severity.py [--data ../shared/data/cxr] [--split val] [--registry FILE]
 """
 
 from __future__ import annotations
@@ -34,12 +34,15 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "cxr")
     parser.add_argument("--split", default="val")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--registry", type=Path, help="model registry to evaluate (default: the shipped one)")
     arguments = parser.parse_args()
 
     from lesionai.imageio import read_image
     from lesionai.severity.pipeline import SeverityPipeline
 
-    pipeline = SeverityPipeline(threads=arguments.threads)
+    from lesionai.registry import ModelRegistry
+
+    pipeline = SeverityPipeline(ModelRegistry.load(arguments.registry), threads=arguments.threads)
     with open(arguments.data / "cases.csv", newline="") as handle:
         cases = [row for row in csv.DictReader(handle) if row["split"] == arguments.split]
     scores, both_lungs, lateral_flags, frontal_flags, timings = [], [], [], [], []
