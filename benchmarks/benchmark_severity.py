@@ -1,4 +1,5 @@
-"""Benchmark: SeverityScoring latency and peak memory on a 1024x1024 radiograph (ONNX Runtime).
+"""Benchmark: SeverityScoring latency and peak memory on a 1024x1024 radiograph (ONNX Runtime):
+view check, lungs, alignment, zones, zone scores with Grad-CAM, opacity score.
 
 Prints numbers; asserts nothing. Usage:
 
@@ -69,8 +70,13 @@ def time_stages(pipeline, image) -> dict[str, float]:
     stages["lung post-processing"], started = time.perf_counter() - started, time.perf_counter()
     theta = pipeline.alignment(plane, lungs > 0)
     stages["alignment"], started = time.perf_counter() - started, time.perf_counter()
-    zone_labels(lungs, theta)
-    stages["zones"] = time.perf_counter() - started
+    zones, _ = zone_labels(lungs, theta)
+    stages["zones"], started = time.perf_counter() - started, time.perf_counter()
+    pipeline.zone_scores(plane, zones)
+    stages["zone scores + Grad-CAM"], started = time.perf_counter() - started, time.perf_counter()
+    opacity = pipeline.opacity(plane, lungs)
+    pipeline.opacity_table(opacity, zones)
+    stages["opacity + opacity score"] = time.perf_counter() - started
     return stages
 
 
