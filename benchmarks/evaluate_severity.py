@@ -63,7 +63,8 @@ def main() -> None:
             mask = np.asarray(PILImage.open(arguments.data / "lung_masks" / f"{case['stem']}.png"))
             labels = result.lung_labels.array[0]
             scores.append(dice(labels > 0, mask))
-            both_lungs.append(set(np.unique(labels)) >= {1, 2})
+            zones = result.zone_labels.array[0]  # sides from the zones: opacity (label 3) may cover a lung
+            both_lungs.append(bool(((zones >= 1) & (zones <= 3)).any() and (zones >= 4).any()))
     print(f"split {arguments.split}: {len(cases)} images")
     print(f"  lung Dice: mean {np.mean(scores):.4f}, median {np.median(scores):.4f}, min {np.min(scores):.4f} "
           f"({len(scores)} masked images)")
