@@ -38,6 +38,7 @@ def _require(module_name: str, *names: str):
 
 
 slicer = _require("slicer", "vtkMRMLScene")
+from segmentation_checks import segment_names, segment_voxel_count  # noqa: E402
 mrml = _require("lesionai.mrml", "volume_node_from_image", "segmentation_node_from_labelmaps",
                 "table_node_from_rows", "place_under", "scene_transaction")
 imageio = _require("lesionai.imageio", "read_image", "write_image")
@@ -205,18 +206,6 @@ def node_count(scene) -> int:
     return scene.GetNumberOfNodes()
 
 
-def segment_names(segmentation_node) -> list[str]:
-    segmentation = segmentation_node.GetSegmentation()
-    return [segmentation.GetNthSegment(index).GetName() for index in range(segmentation.GetNumberOfSegments())]
-
-
-def segment_voxel_count(segmentation_node, name: str) -> int:
-    from vtk.util import numpy_support
-
-    segment_id = segmentation_node.GetSegmentation().GetSegmentIdBySegmentName(name)
-    image = slicer.vtkOrientedImageData()
-    segmentation_node.GetBinaryLabelmapRepresentation(segment_id, image)
-    return int((numpy_support.vtk_to_numpy(image.GetPointData().GetScalars()) > 0).sum())
 
 
 def table_rows(table_node) -> list[list]:

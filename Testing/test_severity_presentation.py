@@ -23,6 +23,7 @@ if str(ROOT / "SeverityScoring") not in sys.path:
     sys.path.insert(0, str(ROOT / "SeverityScoring"))
 
 slicer = pytest.importorskip("slicer")
+from segmentation_checks import segment_names, segment_voxel_count  # noqa: E402
 if not hasattr(slicer, "vtkMRMLScene"):
     pytest.skip("the MRML library (slicer-core) is not installed", allow_module_level=True)
 
@@ -168,18 +169,6 @@ def table_rows(table_node) -> list[list]:
     return presentation.table_cells(table_node)[1]
 
 
-def segment_names(segmentation_node) -> list[str]:
-    segmentation = segmentation_node.GetSegmentation()
-    return [segmentation.GetNthSegment(index).GetName() for index in range(segmentation.GetNumberOfSegments())]
-
-
-def segment_voxels(segmentation_node, name: str) -> int:
-    from vtk.util import numpy_support
-
-    segment_id = segmentation_node.GetSegmentation().GetSegmentIdBySegmentName(name)
-    image = slicer.vtkOrientedImageData()
-    segmentation_node.GetBinaryLabelmapRepresentation(segment_id, image)
-    return int((numpy_support.vtk_to_numpy(image.GetPointData().GetScalars()) > 0).sum())
 
 
 def hierarchy_parent(scene, node) -> int:
@@ -268,7 +257,7 @@ def test_opacity_segment_holds_label_3(nodes, phantom):
     (opacity_name,) = opacity_names()
     expected = [spec.name for spec in labels.LUNG_SEGMENTS] + [opacity_name] + zone_names()
     assert segment_names(nodes.segmentation) == expected
-    assert segment_voxels(nodes.segmentation, opacity_name) == opacity_voxels
+    assert segment_voxel_count(nodes.segmentation, opacity_name) == opacity_voxels
 
 
 def test_heatmap_volume_on_the_input_grid(scene, radiograph, nodes):
@@ -455,7 +444,7 @@ def test_finish_builds_the_same_nodes_from_the_cli_files(scene, radiograph, phan
     direct = scored_result(phantom.image, phantom.lung_labels)
     assert nodes.summary == "Brixia global score 7 / 18 (opacity score 6 / 18); low confidence: B, E"
     assert [row[4] for row in table_rows(nodes.table)] == [SCORES[letter] for letter in "ABCDEF"]
-    assert segment_voxels(nodes.segmentation, opacity_names()[0]) == int((direct.lung_labels.array == OPACITY).sum())
+    assert segment_voxel_count(nodes.segmentation, opacity_names()[0]) == int((direct.lung_labels.array == OPACITY).sum())
     assert nodes.heatmap.GetName() == "chest severity heat map"
     np.testing.assert_allclose(ijk_to_ras(nodes.heatmap), ijk_to_ras(radiograph))
     np.testing.assert_allclose(slicer.util.arrayFromVolume(nodes.heatmap), direct.heatmap.array, atol=1e-6)
