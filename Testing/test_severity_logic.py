@@ -38,7 +38,7 @@ def _require(module_name: str, *names: str):
 
 
 slicer = _require("slicer", "vtkMRMLScene")
-from segmentation_checks import segment_names, segment_voxel_count  # noqa: E402
+from segmentation_checks import ZONE_LEVELS, segment_names, segment_voxel_count, zone_labels_by_thirds  # noqa: E402
 mrml = _require("lesionai.mrml", "volume_node_from_image", "segmentation_node_from_labelmaps",
                 "table_node_from_rows", "place_under", "scene_transaction")
 imageio = _require("lesionai.imageio", "read_image", "write_image")
@@ -49,8 +49,6 @@ phantom_module = _require("lesionai.phantom", "generate_cxr_phantom")
 from lesionai.errors import CancelledError, InputError, ModelError, ProcessError  # noqa: E402
 from SeverityScoringLib import logic  # noqa: E402
 
-ZONE_LEVELS = {"A": ("right", "upper"), "B": ("right", "middle"), "C": ("right", "lower"),
-               "D": ("left", "upper"), "E": ("left", "middle"), "F": ("left", "lower")}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -59,19 +57,11 @@ ZONE_LEVELS = {"A": ("right", "upper"), "B": ("right", "middle"), "C": ("right",
 
 def thirds_result(lung_labels: np.ndarray, image, warnings=()):
     """A SeverityResult whose zones split each lung into upper/middle/lower thirds by row."""
-    zones = np.zeros_like(lung_labels, dtype=np.uint8)
-    table = {}
+    zones = zone_labels_by_thirds(lung_labels)
     pixel_area = image.geometry.spacing[0] * image.geometry.spacing[1]
-    for letter, (lung, level) in ZONE_LEVELS.items():
-        lung_mask = lung_labels == (1 if lung == "right" else 2)
-        rows = np.nonzero(lung_mask.any(axis=(0, 2)))[0]
-        cuts = np.linspace(rows.min(), rows.max() + 1, 4).round().astype(int)
-        band = ("upper", "middle", "lower").index(level)
-        zone_mask = lung_mask.copy()
-        zone_mask[:, : cuts[band]] = False
-        zone_mask[:, cuts[band + 1]:] = False
-        zones[zone_mask] = "ABCDEF".index(letter) + 1
-        table[letter] = {"area_mm2": float(zone_mask.sum() * pixel_area), "lung": lung, "level": level}
+    counts = np.bincount(zones.ravel(), minlength=7)
+    table = {letter: {"area_mm2": float(counts[index + 1] * pixel_area), "lung": lung, "level": level}
+             for index, (letter, (lung, level)) in enumerate(ZONE_LEVELS.items())}
     return pipeline_module.SeverityResult(
         lung_labels=image.with_array(lung_labels.astype(np.uint8)), zone_labels=image.with_array(zones),
         zones=table, alignment={}, warnings=list(warnings), models={"fake": "0"}, timing_s=0.0)
@@ -169,21 +159,6 @@ class FakeCliFactory:
 
 # ---------------------------------------------------------------------------------------------
 # Fixtures and helpers
-
-
-@pytest.fixture(scope="module")
-def phantom():
-    return phantom_module.generate_cxr_phantom(seed=3, size=(128, 112))
-
-
-@pytest.fixture
-def scene():
-    return slicer.vtkMRMLScene()
-
-
-@pytest.fixture
-def radiograph(scene, phantom):
-    return mrml.volume_node_from_image(scene, phantom.image, "chest")
 
 
 @pytest.fixture

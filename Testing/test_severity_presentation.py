@@ -23,7 +23,7 @@ if str(ROOT / "SeverityScoring") not in sys.path:
     sys.path.insert(0, str(ROOT / "SeverityScoring"))
 
 slicer = pytest.importorskip("slicer")
-from segmentation_checks import segment_names, segment_voxel_count  # noqa: E402
+from segmentation_checks import ZONE_LEVELS, segment_names, segment_voxel_count, zone_labels_by_thirds  # noqa: E402
 if not hasattr(slicer, "vtkMRMLScene"):
     pytest.skip("the MRML library (slicer-core) is not installed", allow_module_level=True)
 
@@ -34,8 +34,6 @@ from lesionai.severity import labels  # noqa: E402
 from lesionai.severity.pipeline import SeverityResult  # noqa: E402
 from SeverityScoringLib import logic, presentation  # noqa: E402
 
-ZONE_LEVELS = {"A": ("right", "upper"), "B": ("right", "middle"), "C": ("right", "lower"),
-               "D": ("left", "upper"), "E": ("left", "middle"), "F": ("left", "lower")}
 SCORES = {"A": 0, "B": 2, "C": 1, "D": 1, "E": 3, "F": 0}  # global score 7
 OPACITY_SCORES = {"A": 0, "B": 1, "C": 1, "D": 1, "E": 3, "F": 0}  # opacity global score 6
 LOW_CONFIDENCE = {"B", "E"}
@@ -46,19 +44,6 @@ OPACITY = labels.OPACITY_SEGMENT.value
 # A scored result built from the phantom's known lungs
 
 
-def zone_labels_by_thirds(lung_labels: np.ndarray) -> np.ndarray:
-    """Zones 1-6: upper/middle/lower thirds (by row) of the right, then the left lung."""
-    zones = np.zeros(lung_labels.shape, np.uint8)
-    for index, (letter, (lung, level)) in enumerate(ZONE_LEVELS.items()):
-        lung_mask = lung_labels == (1 if lung == "right" else 2)
-        rows = np.nonzero(lung_mask.any(axis=(0, 2)))[0]
-        cuts = np.linspace(rows.min(), rows.max() + 1, 4).round().astype(int)
-        band = ("upper", "middle", "lower").index(level)
-        zone_mask = lung_mask.copy()
-        zone_mask[:, : cuts[band]] = False
-        zone_mask[:, cuts[band + 1]:] = False
-        zones[zone_mask] = index + 1
-    return zones
 
 
 def zone_entry(letter: str, zones: np.ndarray, opacity: np.ndarray, pixel_area: float) -> dict:
@@ -143,21 +128,6 @@ class FinishedCli:
 
 # ---------------------------------------------------------------------------------------------
 # Fixtures and helpers
-
-
-@pytest.fixture(scope="module")
-def phantom():
-    return generate_cxr_phantom(seed=3, size=(128, 112))
-
-
-@pytest.fixture
-def scene():
-    return slicer.vtkMRMLScene()
-
-
-@pytest.fixture
-def radiograph(scene, phantom):
-    return mrml.volume_node_from_image(scene, phantom.image, "chest")
 
 
 @pytest.fixture
