@@ -12,8 +12,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image as PILImage
 
-from ..errors import InputError
+from ..errors import InputError, LesionAIError
 from ..severity.preprocess import normalize_percentile, resize_plane
+from ..severity.zones import ZONE_LETTERS
 
 IGNORE = 255
 FRONTAL_VIEWS = {"PA", "AP", "AP Supine"}
@@ -32,6 +33,11 @@ class Case:
 
     def mask_path(self, root: Path) -> Path:
         return root / "lung_masks" / f"{self.stem}.png"
+
+    def zone_scores(self, rater: str) -> np.ndarray | None:
+        """Brixia zone scores A-F (float64) by ``rater`` (``senior`` or ``junior``), or None if unscored."""
+        values = [self.row.get(f"brixia_{rater}_{letter}", "") for letter in ZONE_LETTERS]
+        return None if any(value in ("", None) for value in values) else np.array(values, dtype=np.float64)
 
 
 def read_cases(root: Path) -> list[Case]:
@@ -66,6 +72,28 @@ def load_segmentation_arrays(cases: list[Case], root: Path, shape: tuple[int, in
     images = [normalize_percentile(resize_plane(load_plane(c.image_path(root)), shape)) for c in cases]
     masks = [resize_plane(load_mask(c.mask_path(root)), shape, nearest=True) for c in cases]
     return np.stack(images)[:, None], np.stack(masks)[:, None]
+
+
+def pipeline_zones(cases, root: Path, threads: int | None, log) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """stem -> (lung labels, zone labels), uint8 on the PNG's grid, found by the installed lung and
+    alignment models exactly as the pipeline finds them (the PNGs are stored in display orientation).
+
+    Radiographs the pipeline refuses are left out (and logged).
+    """
+    from ..imageio import read_image
+    from ..severity.pipeline import SeverityPipeline, display_radiograph
+
+    pipeline, found = SeverityPipeline(threads=threads), {}
+    for case in cases:
+        try:
+            display = display_radiograph(read_image(case.image_path(root)))[0]
+            lungs, zones, _, _ = pipeline.lungs_and_zones(display.array[0].astype(np.float32), display.geometry)
+        except LesionAIError as error:
+            log.info("zones of %s not found: %s", case.stem, error)
+            continue
+        found[case.stem] = (lungs.astype(np.uint8), zones.astype(np.uint8))
+    return found
+
 
 
 def write_phantom_collection(root: Path, counts: dict[str, int], size: tuple[int, int] = (256, 256),

@@ -31,7 +31,6 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from ..errors import LesionAIError
 from ..severity.opacity import (
     THRESHOLD_NAMES,
     opacity_fractions,
@@ -44,7 +43,7 @@ from ..severity.preprocess import model_input, resize_plane
 from ..severity.zones import ZONE_LETTERS
 from . import common
 from .augment import random_affine_pairs, random_intensity
-from .cxr_data import IGNORE, limited, load_plane, load_segmentation_arrays, read_cases
+from .cxr_data import IGNORE, limited, load_plane, load_segmentation_arrays, pipeline_zones, read_cases
 from .opacities import add_synthetic_opacities
 
 OUTSIDE, CLEAR, UNKNOWN, OPACITY, SCORED_ABNORMAL = 0, 1, 2, 3, 4  # supervision classes of a lung pixel
@@ -60,33 +59,6 @@ def build_network(config: dict) -> torch.nn.Module:
 
 def example_inputs(config: dict) -> tuple:
     return (torch.zeros(1, 1, *config["input_size"]),)
-
-
-def zone_scores(case, rater: str) -> np.ndarray | None:
-    """The case's Brixia zone scores A-F by ``rater`` (``senior`` or ``junior``), or None if unscored."""
-    values = [case.row.get(f"brixia_{rater}_{letter}", "") for letter in ZONE_LETTERS]
-    return None if any(value in ("", None) for value in values) else np.array(values, dtype=np.float64)
-
-
-def pipeline_zones(cases, root: Path, threads: int, log) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """stem -> (lung labels, zone labels), uint8 on the PNG's grid, found by the installed lung and
-    alignment models exactly as the pipeline finds them (the PNGs are stored in display orientation).
-
-    Radiographs the pipeline refuses are left out (and logged).
-    """
-    from ..imageio import read_image
-    from ..severity.pipeline import SeverityPipeline, display_radiograph
-
-    pipeline, found = SeverityPipeline(threads=threads), {}
-    for case in cases:
-        try:
-            display = display_radiograph(read_image(case.image_path(root)))[0]
-            lungs, zones, _, _ = pipeline.lungs_and_zones(display.array[0].astype(np.float32), display.geometry)
-        except LesionAIError as error:
-            log.info("zones of %s not found: %s", case.stem, error)
-            continue
-        found[case.stem] = (lungs.astype(np.uint8), zones.astype(np.uint8))
-    return found
 
 
 def supervision_map(mask: np.ndarray, zones: np.ndarray | None, senior: np.ndarray | None) -> np.ndarray:
@@ -123,7 +95,7 @@ def training_set(cases, root: Path, shape: tuple[int, int], zones_by_stem: dict)
     images, masks = load_segmentation_arrays(cases, root, shape)
     classes, zone_maps, senior = [], [], []
     for case, mask in zip(cases, masks[:, 0]):
-        scores = zone_scores(case, "senior")
+        scores = case.zone_scores("senior")
         zones = zones_by_stem.get(case.stem, (None, None))[1] if scores is not None else None
         zones = None if zones is None else resize_plane(zones, shape, nearest=True)
         classes.append(supervision_map(mask, zones, scores))
@@ -240,7 +212,7 @@ def scorer_metrics(network, train_scored, val_scored, root, shape, zones_by_stem
     train_cases, train_fractions = zone_fractions(network, train_scored, root, shape, zones_by_stem)
     if not train_cases:
         return {}, None
-    train_senior = np.stack([zone_scores(c, "senior") for c in train_cases])
+    train_senior = np.stack([c.zone_scores("senior") for c in train_cases])
     thresholds, train_mae = tune_thresholds(train_fractions, train_senior)
     constant = int(np.argmin([zone_mae(np.full_like(train_senior, score), train_senior) for score in range(4)]))
     metrics = {"train_zone_mae_opacity": train_mae, "train_scored_cases": len(train_cases),
@@ -254,13 +226,13 @@ def scorer_metrics(network, train_scored, val_scored, root, shape, zones_by_stem
 def _val_scorer_metrics(cases, fractions: np.ndarray, thresholds: dict, constant: int) -> dict:
     """Zone and global MAEs against the senior on val: the opacity score, the junior radiologist, and
     the one score (``constant``) that fits the train split best, as the floor any scorer must beat."""
-    senior = np.stack([zone_scores(c, "senior") for c in cases])
+    senior = np.stack([c.zone_scores("senior") for c in cases])
     predicted = np.array([list(opacity_scores(dict(zip(ZONE_LETTERS, row)), thresholds).values()) for row in fractions])
     metrics = {"val_zone_mae_opacity": zone_mae(predicted, senior), "val_scored_cases": len(cases),
                "val_zone_mae_constant": zone_mae(np.full_like(senior, constant), senior),
                "val_global_mae_opacity": zone_mae(predicted.sum(axis=1), senior.sum(axis=1)),
                "val_zone_spearman_opacity": _spearman(fractions, senior)}
-    junior = [zone_scores(c, "junior") for c in cases]
+    junior = [c.zone_scores("junior") for c in cases]
     if all(scores is not None for scores in junior):
         metrics["val_zone_mae_junior"] = zone_mae(np.stack(junior), senior)
         metrics["val_global_mae_junior"] = zone_mae(np.stack(junior).sum(axis=1), senior.sum(axis=1))
@@ -317,7 +289,7 @@ def train(config: dict, run_dir) -> dict:
     cases = read_cases(root)
     train_cases = limited([c for c in cases if c.split == "train" and c.has_lung_mask], config)
     val_cases = limited([c for c in cases if c.split == "val" and c.has_lung_mask], config)
-    scored = {split: limited([c for c in cases if c.split == split and zone_scores(c, "senior") is not None], config)
+    scored = {split: limited([c for c in cases if c.split == split and c.zone_scores("senior") is not None], config)
               for split in ("train", "val")}
     zones_by_stem = pipeline_zones(scored["train"] + scored["val"], root, config.get("threads", torch.get_num_threads()), log)
     device = common.training_device(config)

@@ -32,14 +32,13 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from ..geometry import radiograph_geometry
 from ..severity.preprocess import normalize_percentile, resize_plane
 from ..severity.scoring import SCORE_RULES, scores_from_probabilities
 from ..severity.zones import ZONE_LETTERS
 from . import common
 from .attention import AttentionSettings, attention_loss, combined_loss, grad_cam, localization_ratio, region_on_grid
 from .augment import random_affine_pairs, random_intensity
-from .cxr_data import limited, load_plane, read_cases
+from .cxr_data import limited, load_plane, pipeline_zones, read_cases
 from .zone_network import SCORE_COUNT, ZONE_COUNT, ZoneEnsemble, ZoneSeverityNet
 
 INPUT_NAMES, OUTPUT_NAMES = ["image", "zones"], ["zone_logits", "features", "head_weight"]
@@ -81,22 +80,21 @@ class ScoredSet:
 
 
 def is_scored(case) -> bool:
-    return all(case.row.get(f"brixia_senior_{letter}", "") != "" for letter in ZONE_LETTERS)
+    return case.zone_scores("senior") is not None
 
 
-def _scores(case, rater: str) -> list[int]:
-    values = [case.row.get(f"brixia_{rater}_{letter}", "") for letter in ZONE_LETTERS]
-    return [int(v) if v != "" else -1 for v in values]
+def _scores(case, rater: str) -> np.ndarray:
+    scores = case.zone_scores(rater)
+    return np.full(len(ZONE_LETTERS), -1) if scores is None else scores.astype(int)
 
 
-def load_scored_set(cases, root, shape: tuple[int, int], pipeline) -> ScoredSet:
-    """Images and pipeline zones of ``cases`` at ``shape`` (zones found at the stored resolution)."""
-    images, zones = [], []
-    for case in cases:
-        plane = load_plane(case.image_path(root))
-        _, zone_map, _, _ = pipeline.lungs_and_zones(plane, radiograph_geometry())
-        images.append(normalize_percentile(resize_plane(plane, shape)))
-        zones.append(resize_plane(zone_map, shape, nearest=True))
+def load_scored_set(cases, root, shape: tuple[int, int], threads: int | None, log) -> ScoredSet:
+    """Images and pipeline zones of ``cases`` at ``shape`` (zones found at the stored resolution);
+    radiographs the pipeline refuses are left out (and logged)."""
+    zone_maps = pipeline_zones(cases, root, threads, log)
+    cases = [case for case in cases if case.stem in zone_maps]
+    images = [normalize_percentile(resize_plane(load_plane(case.image_path(root)), shape)) for case in cases]
+    zones = [resize_plane(zone_maps[case.stem][1], shape, nearest=True) for case in cases]
     return ScoredSet(np.stack(images)[:, None].astype(np.float32), np.stack(zones)[:, None].astype(np.float32),
                      np.array([_scores(c, "senior") for c in cases]), np.array([_scores(c, "junior") for c in cases]),
                      [c.row.get("patient_group") or c.stem for c in cases], [c.stem for c in cases])
@@ -266,16 +264,14 @@ def low_confidence_threshold(probabilities: np.ndarray, targets: np.ndarray, rul
 
 
 def train(config: dict, run_dir) -> dict:
-    from ..severity.pipeline import SeverityPipeline
-
     run_dir, log = common.start_run(config, run_dir)
     common.seed_everything(config["seed"])
     torch.set_num_threads(config.get("threads", torch.get_num_threads()))
     root, shape = common.resolve_data_root(config), tuple(config["input_size"])
     cases = [c for c in read_cases(root) if is_scored(c)]
-    pipeline = SeverityPipeline(threads=config.get("threads"))
-    train_set = load_scored_set(limited([c for c in cases if c.split == "train"], config), root, shape, pipeline)
-    val_set = load_scored_set(limited([c for c in cases if c.split == "val"], config), root, shape, pipeline)
+    threads = config.get("threads")
+    train_set = load_scored_set(limited([c for c in cases if c.split == "train"], config), root, shape, threads, log)
+    val_set = load_scored_set(limited([c for c in cases if c.split == "val"], config), root, shape, threads, log)
     device = common.training_device(config)
     metrics = {"train_cases": len(train_set), "val_cases": len(val_set), "device": device.type}
     rule, low_confidence = config["score_rule"], config["low_confidence"]
