@@ -1,35 +1,26 @@
-"""Shared pytest fixtures."""
+"""Fixtures for every test: the development data folder and an empty MRML scene.
+
+Test folders mirror the package (``core/``, ``core/mrml/``, ``severity/``, ``training/``,
+``modules/<Module>/``, ``integration/``); each level adds its own ``conftest.py``. Helpers shared
+by several folders live in ``support/`` (on the test path through ``pyproject.toml``).
+"""
 
 import sys
-from pathlib import Path
 
 import pytest
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO_ROOT / ".." / "shared" / "data"
+from repo_paths import CORE_SOURCE, SHARED_DATA
 
 # Tests run from a source checkout without installing the package.
-if str(REPO_ROOT / "LesionAICore") not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT / "LesionAICore"))
+if str(CORE_SOURCE) not in sys.path:
+    sys.path.insert(0, str(CORE_SOURCE))
 
 
 @pytest.fixture(scope="session")
-def shared_data() -> Path:
+def shared_data():
     """The development data folder beside the repository; skips the test when it is absent."""
     if not SHARED_DATA.is_dir():
         pytest.skip("development data folder ../shared/data is not present")
     return SHARED_DATA.resolve()
-
-
-# Shared by the SeverityScoring logic and presentation tests (real MRML nodes through slicer-core).
-
-
-@pytest.fixture(scope="module")
-def phantom():
-    """A small generated chest radiograph (128 x 112) with known lungs."""
-    from lesionai.phantom import generate_cxr_phantom
-
-    return generate_cxr_phantom(seed=3, size=(128, 112))
 
 
 @pytest.fixture
@@ -37,11 +28,3 @@ def scene():
     """A new, empty MRML scene; skips where the MRML library is missing."""
     slicer = pytest.importorskip("slicer")
     return slicer.vtkMRMLScene()
-
-
-@pytest.fixture
-def radiograph(scene, phantom):
-    """The phantom as a scalar volume node named "chest" in ``scene``."""
-    from lesionai import mrml
-
-    return mrml.volume_node_from_image(scene, phantom.image, "chest")

@@ -15,7 +15,7 @@ from lesionai.phantom import generate_cxr_phantom
 from lesionai.severity.outputs import CASE_FILES
 from lesionai.severity.pipeline import MODELS
 
-REPO_ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+from repo_paths import REPO_ROOT  # noqa: E402
 
 
 def overlap(a: np.ndarray, b: np.ndarray) -> float:

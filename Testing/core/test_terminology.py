@@ -12,7 +12,7 @@ from lesionai.mrml import SegmentSpec, Terminology
 from lesionai.severity.labels import LUNG_SEGMENTS, ZONE_SEGMENTS
 from lesionai.terminology import CONTEXT_NAME, terminology_context, terminology_json
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from repo_paths import REPO_ROOT  # noqa: E402
 TERM_FILE = REPO_ROOT / "Resources" / "Terminology" / "LesionAI-SeverityScoring.term.json"
 REGENERATE = f"python -m lesionai.terminology {TERM_FILE.relative_to(REPO_ROOT).as_posix()}"
 # Properties the dcmqi segment-context schema allows at each level (it forbids any other).

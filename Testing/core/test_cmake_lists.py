@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from repo_paths import REPO_ROOT as ROOT  # noqa: E402
 LIST_VARIABLES = ("MODULE_PYTHON_SCRIPTS", "MODULE_PYTHON_RESOURCES")
 IGNORED_FOLDERS = {"__pycache__", "Testing", "tests", ".pytest_cache"}
 IGNORED_SUFFIXES = (".pyc", ".pyo", ".egg-info")

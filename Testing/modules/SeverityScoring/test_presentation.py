@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from repo_paths import REPO_ROOT as ROOT  # noqa: E402
 if str(ROOT / "SeverityScoring") not in sys.path:
     sys.path.insert(0, str(ROOT / "SeverityScoring"))
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from repo_paths import REPO_ROOT as ROOT  # noqa: E402
 MODULE_FOLDER = ROOT / "SeverityScoring"
 MODULE_SCRIPT = MODULE_FOLDER / "SeverityScoring.py"
 UI_FILE = MODULE_FOLDER / "Resources" / "UI" / "SeverityScoring.ui"

@@ -11,6 +11,8 @@ import pytest
 vtk = pytest.importorskip("vtk", reason="VTK (from slicer-core) is not installed")
 slicer = pytest.importorskip("slicer", reason="slicer-core (headless MRML) is not installed")
 
+from repo_paths import CORE_SOURCE  # noqa: E402
+
 from lesionai.errors import InputError  # noqa: E402
 from lesionai.geometry import Geometry, Image, radiograph_geometry  # noqa: E402
 from lesionai.imageio import read_image, write_image  # noqa: E402
@@ -67,7 +69,7 @@ def node_ids(scene) -> list[str]:
 
 def test_package_imports_without_slicer():
     code = "import sys; sys.modules['slicer'] = None; import lesionai.mrml"
-    source = str(Path(__file__).resolve().parents[1] / "LesionAICore")
+    source = str(CORE_SOURCE)
     result = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": source},
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
