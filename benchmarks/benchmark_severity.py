@@ -34,7 +34,7 @@ def load_image(path):
         from lesionai.imageio import read_image
 
         return read_image(path)
-    from lesionai.phantom import generate_cxr_phantom
+    from lesionai.phantoms.cxr import generate_cxr_phantom
 
     return generate_cxr_phantom(seed=7, size=(1024, 1024)).image
 

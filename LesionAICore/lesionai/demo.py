@@ -19,7 +19,7 @@ from PIL import Image as PILImage
 from .batch import BatchOutcome, run_severity_batch
 from .errors import InputError
 from .imageio import write_image
-from .phantom import eight_bit, generate_cxr_phantom
+from .phantoms.cxr import eight_bit, generate_cxr_phantom
 from .render import REPORT_GENERATOR, write_html_report
 
 

@@ -180,7 +180,7 @@ class SeverityScoringLogic:
         """Add a generated chest radiograph phantom (1024 x 1024, 0.42 mm pixels, known lungs) to
         ``scene`` as a new scalar volume, to try the module without patient data. Returns the node."""
         from lesionai.mrml import volume_node_from_image
-        from lesionai.phantom import generate_cxr_phantom
+        from lesionai.phantoms.cxr import generate_cxr_phantom
 
         image = generate_cxr_phantom(seed=seed, size=(1024, 1024)).image
         return volume_node_from_image(scene, image, scene.GenerateUniqueName(SAMPLE_NAME))

@@ -11,7 +11,7 @@ from PIL import Image as PILImage
 from lesionai import cli
 from lesionai.geometry import Image
 from lesionai.imageio import read_image, write_image
-from lesionai.phantom import generate_cxr_phantom
+from lesionai.phantoms.cxr import generate_cxr_phantom
 from lesionai.severity.outputs import CASE_FILES
 from lesionai.severity.pipeline import MODELS
 

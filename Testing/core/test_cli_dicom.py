@@ -29,7 +29,7 @@ from pydicom.uid import (
 
 from lesionai import cli
 from lesionai.imageio import read_image
-from lesionai.phantom import generate_cxr_phantom
+from lesionai.phantoms.cxr import generate_cxr_phantom
 
 from dicom_samples import new_dataset
 

@@ -12,7 +12,7 @@ from pydicom.uid import DigitalXRayImageStorageForPresentation
 from lesionai import cli
 from lesionai.errors import InputError
 from lesionai.imageio import read_image, write_image
-from lesionai.phantom import generate_cxr_phantom
+from lesionai.phantoms.cxr import generate_cxr_phantom
 from lesionai.severity.pipeline import SeverityPipeline
 
 from dicom_samples import new_dataset

@@ -28,7 +28,7 @@ THRESHOLDS = {"score_1": 0.1, "score_2": 0.4, "score_3": 0.7}
 @pytest.fixture(scope="module")
 def phantom_chest():
     """A generated radiograph in [0, 1] (dense tissue bright) and its lung mask, 192 x 192."""
-    from lesionai.phantom import generate_cxr_phantom
+    from lesionai.phantoms.cxr import generate_cxr_phantom
 
     phantom = generate_cxr_phantom(seed=3, size=(192, 192))
     return normalize_percentile(phantom.image.array[0]), phantom.lung_labels[0] > 0

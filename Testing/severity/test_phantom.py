@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from lesionai.geometry import radiograph_geometry
-from lesionai.phantom import MAX_INTENSITY, generate_cxr_phantom
+from lesionai.phantoms.cxr import MAX_INTENSITY, generate_cxr_phantom
 
 RIGHT, LEFT = 1, 2
 
@@ -132,3 +132,10 @@ def _normalised_means(plane: np.ndarray, lung: np.ndarray) -> np.ndarray:
     low, high = np.percentile(plane, [0.5, 99.5])
     normalised = np.clip((plane - low) / (high - low), 0.0, 1.0)
     return np.array([normalised[lung].mean(), normalised[~lung].mean()])
+
+
+def test_phantom_lung_labels_are_the_pipeline_lung_labels():
+    from lesionai.phantoms import cxr
+    from lesionai.severity import lungs
+
+    assert (cxr.RIGHT_LUNG, cxr.LEFT_LUNG) == (lungs.RIGHT_LUNG, lungs.LEFT_LUNG)

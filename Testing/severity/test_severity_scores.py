@@ -7,7 +7,7 @@ import pytest
 
 from lesionai.geometry import Image
 from lesionai.imageio import read_image
-from lesionai.phantom import generate_cxr_phantom
+from lesionai.phantoms.cxr import generate_cxr_phantom
 from lesionai.registry import ModelRegistry
 from lesionai.severity.lungs import OPACITY
 from lesionai.severity.opacity import OPACITY_MODEL

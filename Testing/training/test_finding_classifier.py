@@ -13,7 +13,7 @@ pytest.importorskip("monai")
 
 from lesionai import cli  # noqa: E402
 from lesionai.errors import InputError  # noqa: E402
-from lesionai.phantom import eight_bit, generate_cxr_phantom  # noqa: E402
+from lesionai.phantoms.cxr import eight_bit, generate_cxr_phantom  # noqa: E402
 from lesionai.runtime import OnnxModel  # noqa: E402
 from lesionai.training import common, finding_classifier, recipes  # noqa: E402
 from lesionai.training.classification_metrics import (  # noqa: E402

@@ -26,8 +26,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from .geometry import Geometry, Image, radiograph_geometry
-from .severity.lungs import LEFT_LUNG, RIGHT_LUNG
+from ..geometry import Geometry, Image, radiograph_geometry
+
+# Lung label values, the same as SeverityScoring's lungs.nrrd (checked by the phantom tests).
+RIGHT_LUNG, LEFT_LUNG = 1, 2
 
 MAX_INTENSITY = 4095.0
 DEFAULT_FIELD_OF_VIEW_MM = 430.0

@@ -106,7 +106,7 @@ def write_phantom_collection(root: Path, counts: dict[str, int], size: tuple[int
     random Brixia zone scores (senior and junior columns): labels for exercising the zone-severity
     recipe's plumbing, not anything a model could learn. Returns ``root``.
     """
-    from ..phantom import eight_bit, generate_cxr_phantom
+    from ..phantoms.cxr import eight_bit, generate_cxr_phantom
 
     root = Path(root)
     (root / "images").mkdir(parents=True, exist_ok=True)

@@ -59,7 +59,7 @@ def dice(prediction: np.ndarray, mask: np.ndarray) -> float:
 
 
 def _phantom_arrays(count: int, shape: tuple[int, int], seed: int):
-    from ..phantom import generate_cxr_phantom
+    from ..phantoms.cxr import generate_cxr_phantom
 
     images, masks = [], []
     for index in range(count):

@@ -6,7 +6,7 @@ import pytest
 @pytest.fixture(scope="module")
 def phantom():
     """A small generated chest radiograph (128 x 112) with known lungs."""
-    from lesionai.phantom import generate_cxr_phantom
+    from lesionai.phantoms.cxr import generate_cxr_phantom
 
     return generate_cxr_phantom(seed=3, size=(128, 112))
 

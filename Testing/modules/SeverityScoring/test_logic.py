@@ -44,7 +44,7 @@ mrml = _require("lesionai.mrml", "volume_node_from_image", "segmentation_node_fr
 imageio = _require("lesionai.imageio", "read_image", "write_image")
 labels = _require("lesionai.severity.labels", "LUNG_SEGMENTS", "ZONE_SEGMENTS")
 pipeline_module = _require("lesionai.severity.pipeline", "SeverityResult", "SeverityPipeline")
-phantom_module = _require("lesionai.phantom", "generate_cxr_phantom")
+phantom_module = _require("lesionai.phantoms.cxr", "generate_cxr_phantom")
 
 from lesionai.errors import CancelledError, InputError, ModelError, ProcessError  # noqa: E402
 from SeverityScoringLib import logic  # noqa: E402

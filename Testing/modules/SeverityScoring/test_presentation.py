@@ -29,7 +29,7 @@ if not hasattr(slicer, "vtkMRMLScene"):
 
 from lesionai import imageio, mrml  # noqa: E402
 from lesionai.errors import InputError  # noqa: E402
-from lesionai.phantom import generate_cxr_phantom  # noqa: E402
+from lesionai.phantoms.cxr import generate_cxr_phantom  # noqa: E402
 from lesionai.severity import labels  # noqa: E402
 from lesionai.severity.pipeline import SeverityResult  # noqa: E402
 from SeverityScoringLib import logic, presentation  # noqa: E402

@@ -1,0 +1,4 @@
+"""Generated sample data, one module per task: images with known ground truth for demos and tests.
+
+``cxr``: chest radiographs with known lungs (SeverityScoring).
+"""
