@@ -1,0 +1,1 @@
+"""Training recipes of NoduleFusion: nodule segmentation and cross-scanner normalisation."""
