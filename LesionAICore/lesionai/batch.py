@@ -1,4 +1,7 @@
-"""Run SeverityScoring over a batch of inputs: one bad file is reported and skipped, the rest run."""
+"""Run a task over a batch of inputs: one bad file is reported and skipped, the rest run.
+
+Written once for every task: the task (pipeline, result writer) comes from :mod:`lesionai.tasks`.
+"""
 
 from __future__ import annotations
 
@@ -41,23 +44,28 @@ def _stem(path: Path) -> str:
     return name
 
 
-def run_severity_batch(inputs: list[Path], output: Path, overwrite: bool = False, threads: int | None = None,
-                       progress: str = "bar", pipeline=None) -> BatchOutcome:
-    """Process every input into ``output/<name>/``; see :mod:`lesionai.severity.outputs`."""
-    from .imageio import read_image
-    from .severity.outputs import check_replaceable, write_case
-    from .severity.pipeline import SeverityPipeline
+def run_batch(task_name: str, inputs: list[Path], output: Path, overwrite: bool = False, threads: int | None = None,
+              progress: str = "bar", pipeline=None, options: dict | None = None) -> BatchOutcome:
+    """Run task ``task_name`` on every input into ``output/<name>/`` (see the task's outputs module).
 
-    pipeline = pipeline or SeverityPipeline(threads=threads)
+    ``pipeline``: a ready pipeline (default: the task's, made with ``threads`` and ``options``).
+    ``progress``: ``bar`` (tqdm on stderr), ``json`` (JSON-lines events on stdout) or ``none``.
+    """
+    from .imageio import read_image
+    from .tasks import task
+
+    chosen = task(task_name)
+    outputs = chosen.outputs_module
+    pipeline = pipeline or chosen.make_pipeline(threads=threads, **(options or {}))
     reporter = ProgressReporter() if progress == "json" else None
     outcome = BatchOutcome()
-    for index, (path, name) in enumerate(_iterate(inputs, progress)):
+    for index, (path, name) in enumerate(_iterate(inputs, progress, chosen)):
         step = reporter.scaled(index / len(inputs), (index + 1) / len(inputs)) if reporter else None
         try:
-            check_replaceable(output / name, overwrite)
+            outputs.check_replaceable(output / name, overwrite)
             image = read_image(path)
             result = pipeline.run(image, progress=step.progress if step else None)
-            case_dir = write_case(image, result, output / name, path.name, overwrite=overwrite)
+            case_dir = outputs.write_case(image, result, output / name, path.name, overwrite=overwrite)
         except Exception as error:  # one bad input must not end the batch; anything unexpected is reported too
             message = str(error) if isinstance(error, LesionAIError) else f"unexpected {type(error).__name__}: {error}"
             if not isinstance(error, LesionAIError):
@@ -71,13 +79,13 @@ def run_severity_batch(inputs: list[Path], output: Path, overwrite: bool = False
     return outcome
 
 
-def _iterate(inputs: list[Path], progress: str):
+def _iterate(inputs: list[Path], progress: str, task):
     pairs = list(zip(inputs, case_names(inputs)))
     if progress != "bar":
         return pairs
     from tqdm import tqdm
 
-    return tqdm(pairs, desc="severity", unit="image", file=sys.stderr)
+    return tqdm(pairs, desc=task.name, unit=task.unit, file=sys.stderr)
 
 
 def _report_failure(reporter, path: Path, message: str, kind: str) -> None:

@@ -1,6 +1,7 @@
 """The ``lesionai`` command line (also ``python -m lesionai.cli``).
 
-Commands: ``severity``, ``models list|verify``, ``train``, ``export-onnx``, ``demo``.
+Commands: one per task of :mod:`lesionai.tasks` (``severity``, ...), ``models list|verify``, ``train``,
+``export-onnx``, ``demo``.
 Exit status: 0 when everything succeeded, 1 when some inputs failed, 2 for usage errors.
 """
 
@@ -8,9 +9,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from functools import partial
 from pathlib import Path
 
 from .errors import InputError, LesionAIError
+from .tasks import TASKS, Task
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,7 +29,8 @@ def main(argv: list[str] | None = None) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lesionai", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    _add_severity(commands)
+    for task in TASKS.values():
+        _add_task(commands, task)
     _add_models(commands)
     _add_train(commands)
     _add_export(commands)
@@ -34,13 +38,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_severity(commands) -> None:
-    command = commands.add_parser("severity", help="lungs, alignment and Brixia zones of chest radiographs")
-    command.add_argument("inputs", nargs="+", type=Path,
-                         help="DICOM files or folders, PNG/JPEG, NRRD/NIfTI radiographs")
+def _add_task(commands, task: Task) -> None:
+    command = commands.add_parser(task.name, help=task.summary)
+    command.add_argument("inputs", nargs="+", type=Path, help=task.input_help)
     command.add_argument("-o", "--output", type=Path, required=True, help="output folder (one subfolder per input)")
+    for option in task.options:
+        command.add_argument(*option.flags, dest=option.keyword, **option.arguments)
     _add_run_options(command)
-    command.set_defaults(handler=_severity)
+    command.set_defaults(handler=partial(_run_task, task))
 
 
 def _add_run_options(command, overwrite: bool = True) -> None:
@@ -87,12 +92,12 @@ def _add_demo(commands) -> None:
     command.set_defaults(handler=_demo)
 
 
-def _severity(arguments) -> int:
-    from .batch import run_severity_batch
+def _run_task(task: Task, arguments) -> int:
+    from .batch import run_batch
 
     _prepare_output_folder(arguments.output)
-    outcome = run_severity_batch(arguments.inputs, arguments.output, overwrite=arguments.overwrite,
-                                 threads=arguments.threads, progress=arguments.progress)
+    outcome = run_batch(task.name, arguments.inputs, arguments.output, overwrite=arguments.overwrite,
+                        threads=arguments.threads, progress=arguments.progress, options=task.pipeline_options(arguments))
     return 0 if not outcome.failed else 1
 
 

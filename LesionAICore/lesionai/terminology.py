@@ -1,14 +1,15 @@
-"""The Slicer terminology context of SeverityScoring's segments, generated from its label table.
+"""The Slicer terminology context of each task's segments, generated from the task's label table.
 
 Slicer's segment editor offers the terms of loaded terminology contexts (``*.term.json`` files in
 the dcmqi segment-context format: categories holding types, types holding modifiers, each a DICOM
 code with an optional recommended RGB colour). This module builds the context
-``LesionAI - SeverityScoring`` from :mod:`lesionai.severity.labels`, so the file shipped in
+``LesionAI - <Module>`` of a task from the segments the task declares (``TERMINOLOGY_SEGMENTS`` of
+its outputs module, found through :mod:`lesionai.tasks`), so the file shipped in
 ``Resources/Terminology`` can never disagree with the codes and colours written into results.
 
-Regenerate the shipped file with::
+Regenerate a shipped file with::
 
-    python -m lesionai.terminology Resources/Terminology/LesionAI-SeverityScoring.term.json
+    python -m lesionai.terminology Resources/Terminology/LesionAI-SeverityScoring.term.json --task severity
 """
 
 from __future__ import annotations
@@ -21,12 +22,34 @@ from pathlib import Path
 
 from .mrml import CodedEntry, SegmentSpec
 
-__all__ = ["CONTEXT_NAME", "CONTEXT_SCHEMA", "main", "severity_terminology_context", "terminology_context",
-           "terminology_json", "load_into_slicer", "write_terminology"]
+__all__ = ["CONTEXT_NAME", "CONTEXT_SCHEMA", "main", "severity_terminology_context", "task_terminology_context",
+           "terminology_context", "terminology_json", "load_into_slicer", "write_terminology"]
 
+DEFAULT_TASK = "severity"
 CONTEXT_NAME = "LesionAI - SeverityScoring"
 FILE_NAME = "LesionAI-SeverityScoring.term.json"
 CONTEXT_SCHEMA = "https://raw.githubusercontent.com/qiicr/dcmqi/master/doc/schemas/segment-context-schema.json#"
+
+
+def context_name(task_name: str = DEFAULT_TASK) -> str:
+    """``LesionAI - <Module>``: the name of the task's terminology context."""
+    from .tasks import task
+
+    return f"LesionAI - {task(task_name).title}"
+
+
+def file_name(task_name: str = DEFAULT_TASK) -> str:
+    """``LesionAI-<Module>.term.json``: the file holding the task's context."""
+    from .tasks import task
+
+    return f"LesionAI-{task(task_name).title}.term.json"
+
+
+def task_terminology_context(task_name: str = DEFAULT_TASK) -> dict:
+    """The terminology context of a task's segments (see :func:`terminology_context`)."""
+    from .tasks import terminology_segments
+
+    return terminology_context(context_name(task_name), terminology_segments(task_name))
 
 
 def severity_terminology_context() -> dict:
@@ -39,9 +62,7 @@ def severity_terminology_context() -> dict:
     >>> [m["CodeMeaning"] for m in context["SegmentationCodes"]["Category"][0]["Type"][0]["Modifier"]]
     ['Right', 'Left']
     """
-    from .severity.labels import LUNG_LAYER_SEGMENTS, ZONE_SEGMENTS
-
-    return terminology_context(CONTEXT_NAME, [*LUNG_LAYER_SEGMENTS, *ZONE_SEGMENTS])
+    return task_terminology_context("severity")
 
 
 def terminology_context(name: str, segments: list[SegmentSpec]) -> dict:
@@ -58,18 +79,18 @@ def terminology_context(name: str, segments: list[SegmentSpec]) -> dict:
             "SegmentationCodes": {"Category": [_as_lists(entry) for entry in categories.values()]}}
 
 
-def terminology_json(context: dict | None = None) -> str:
-    """``context`` (default: the SeverityScoring one) as the exact text of the ``.term.json`` file."""
-    return json.dumps(context or severity_terminology_context(), indent=2) + "\n"
+def terminology_json(context: dict | None = None, task_name: str = DEFAULT_TASK) -> str:
+    """``context`` (default: the task's) as the exact text of the ``.term.json`` file."""
+    return json.dumps(context or task_terminology_context(task_name), indent=2) + "\n"
 
 
-def write_terminology(path) -> Path:
-    """Write the SeverityScoring context to ``path`` (parent folders created; written to a
-    temporary file and renamed, so a reader never sees half a file); returns the path."""
+def write_terminology(path, task_name: str = DEFAULT_TASK) -> Path:
+    """Write the task's context to ``path`` (parent folders created; written to a temporary file
+    and renamed, so a reader never sees half a file); returns the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    partial.write_text(terminology_json(), encoding="utf-8")
+    partial.write_text(terminology_json(task_name=task_name), encoding="utf-8")
     partial.replace(path)
     return path
 
@@ -82,22 +103,24 @@ def _loaded_terminology_names(terminologies_logic) -> list[str]:
     return [names.GetValue(index) for index in range(names.GetNumberOfValues())]
 
 
-def load_into_slicer(terminologies_logic, folder: Path | None = None) -> str:
-    """Load the SeverityScoring context into a ``vtkSlicerTerminologiesModuleLogic`` (in Slicer:
+def load_into_slicer(terminologies_logic, folder: Path | None = None, task_name: str = DEFAULT_TASK) -> str:
+    """Load the task's context into a ``vtkSlicerTerminologiesModuleLogic`` (in Slicer:
     ``slicer.modules.terminologies.logic()``) so the segment editor offers its terms.
 
     The file is generated into ``folder`` (default: the LesionAI cache), so it is found however the
     extension was installed. Returns the context name; loading twice does nothing more.
     """
-    if CONTEXT_NAME in _loaded_terminology_names(terminologies_logic):
-        return CONTEXT_NAME
+    wanted = context_name(task_name)
+    if wanted in _loaded_terminology_names(terminologies_logic):
+        return wanted
     if folder is None:
         from .registry import cache_dir
 
         folder = cache_dir() / "terminology"
-    name = terminologies_logic.LoadTerminologyFromFile(str(write_terminology(Path(folder) / FILE_NAME)))
-    if name != CONTEXT_NAME:
-        raise RuntimeError(f"Slicer did not load the terminology context {CONTEXT_NAME!r}")
+    written = write_terminology(Path(folder) / file_name(task_name), task_name)
+    name = terminologies_logic.LoadTerminologyFromFile(str(written))
+    if name != wanted:
+        raise RuntimeError(f"Slicer did not load the terminology context {wanted!r}")
     return name
 
 
@@ -120,7 +143,7 @@ def _entry(entries: dict, code: CodedEntry, extra: dict) -> dict:
                                                     "CodeMeaning": meaning, **extra})
     if existing["CodeMeaning"] != meaning:
         raise ValueError(f"Code {scheme} {value} is used as both {existing['CodeMeaning']!r} "
-                         f"and {meaning!r}; fix lesionai/severity/labels.py")
+                         f"and {meaning!r}; fix the task's label table")
     return existing
 
 
@@ -136,11 +159,14 @@ def _rgb(color: tuple[float, float, float]) -> list[int]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .tasks import TASKS
+
     parser = argparse.ArgumentParser(prog="python -m lesionai.terminology",
-                                     description="Write the SeverityScoring Slicer terminology context.")
+                                     description="Write a task's Slicer terminology context.")
     parser.add_argument("outfile", type=Path, help="the .term.json file to write")
+    parser.add_argument("--task", choices=tuple(TASKS), default=DEFAULT_TASK, help="whose segments (default: severity)")
     arguments = parser.parse_args(argv)
-    print(f"wrote {write_terminology(arguments.outfile)}")
+    print(f"wrote {write_terminology(arguments.outfile, arguments.task)}")
     return 0
 
 

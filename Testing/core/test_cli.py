@@ -183,10 +183,10 @@ def test_real_val_radiographs_are_segmented(shared_data, tmp_path):
 
 
 def test_without_the_mrml_library_the_labelmaps_are_still_written(phantom_files, tmp_path, monkeypatch):
-    from lesionai.severity import outputs
+    from lesionai import results
 
     folder, _, _ = phantom_files
-    monkeypatch.setattr(outputs, "mrml_available", lambda: False)
+    monkeypatch.setattr(results, "mrml_available", lambda: False)
     assert cli.main(["severity", str(folder / "frontal_png.png"), "-o", str(tmp_path), "--progress", "none"]) == 0
     case = tmp_path / "frontal_png"
     assert not (case / "segmentation.seg.nrrd").exists() and (case / "lungs.nrrd").is_file()

@@ -61,11 +61,11 @@ class FailsOnSmallImages(SeverityPipeline):
 
 
 def test_an_unexpected_error_skips_one_input_and_the_batch_goes_on(tmp_path, frontal, capsys):
-    from lesionai.batch import run_severity_batch
+    from lesionai.batch import run_batch
 
     small = tmp_path / "small.nrrd"
     write_image(generate_cxr_phantom(seed=23, size=(256, 256)).image, small)
-    outcome = run_severity_batch([small, frontal], tmp_path / "out", progress="none", pipeline=FailsOnSmallImages())
+    outcome = run_batch("severity", [small, frontal], tmp_path / "out", progress="none", pipeline=FailsOnSmallImages())
     assert [path.name for path, _ in outcome.succeeded] == ["frontal.nrrd"]
     (failed, message), = outcome.failed
     assert failed == small and "unexpected MemoryError: simulated out-of-memory" in message

@@ -182,12 +182,12 @@ RECIPE = "opacity-segmentation"
 
 
 def training_helpers():
-    """The recipe test helpers of test_training (skips without the training extra)."""
+    """The quick-training helpers of the recipe tests (skips without the training extra)."""
     pytest.importorskip("torch")
     pytest.importorskip("monai")
-    import test_training
+    import training_runs
 
-    return test_training
+    return training_runs
 
 
 @pytest.fixture(scope="module")

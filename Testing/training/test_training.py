@@ -14,50 +14,12 @@ from lesionai.errors import InputError  # noqa: E402
 from lesionai.runtime import OnnxModel  # noqa: E402
 from lesionai.training import common, recipes  # noqa: E402
 from lesionai.training.cxr_data import write_phantom_collection  # noqa: E402
-
-QUICK = {
-    "lung-segmentation": {"epochs": 1, "max_cases": 6, "input_size": [64, 64], "channels": [4, 8, 16], "batch_size": 4},
-    "lung-alignment": {"epochs": 1, "max_cases": 6, "input_size": [128, 128], "width": 4, "batch_size": 4},
-    "view-check": {"epochs": 1, "max_cases": 6, "input_size": [64, 64], "width": 4, "batch_size": 8},
-    "opacity-segmentation": {"epochs": 1, "max_cases": 6, "input_size": [64, 64], "channels": [4, 8, 16], "batch_size": 4},
-}
-
-
-def quick_config(recipe: str, tmp_path, data_root) -> str:
-    config = common.load_config(recipes.default_config(recipe), QUICK[recipe])
-    config["data_root"] = str(data_root)
-    path = tmp_path / f"{recipe}.yaml"
-    path.write_text(yaml.safe_dump(config))
-    return str(path)
-
+from training_runs import QUICK, quick_config, train_and_check_export  # noqa: E402
 
 @pytest.fixture(scope="module")
 def phantom_collection(tmp_path_factory):
     """Generated radiographs in the development collection's layout: the recipes run without the data."""
     return write_phantom_collection(tmp_path_factory.mktemp("phantom-cxr"), {"train": 6, "val": 3}, size=(160, 160))
-
-
-def train_and_check_export(recipe, tmp_path, data_root):
-    """Train quickly, check the saved config, log and metrics, and that ONNX matches the checkpoint."""
-    run_dir = tmp_path / "run"
-    assert cli.main(["train", recipe, "--config", quick_config(recipe, tmp_path, data_root), "--run-dir", str(run_dir)]) == 0
-    saved = yaml.safe_load((run_dir / "config.yaml").read_text())
-    assert saved["recipe"] == recipe and saved["seed"] == 20261123
-    metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert metrics["device"] == common.training_device(saved).type and "epoch 0" in (run_dir / "train.log").read_text()
-
-    module = recipes.recipe_module(recipe)
-    network = module.build_network(saved)
-    network.load_state_dict(torch.load(run_dir / "best.pt", map_location="cpu"))
-    network.eval()
-    generator = torch.Generator().manual_seed(0)
-    inputs = [torch.rand(2, *example.shape[1:], generator=generator) for example in module.example_inputs(saved)]
-    with torch.no_grad():
-        expected = network(*inputs).numpy()
-    onnx_model = OnnxModel(run_dir / saved["onnx_name"])
-    actual = onnx_model.run(dict(zip(module.INPUT_NAMES, (i.numpy() for i in inputs))))[module.OUTPUT_NAMES[0]]
-    np.testing.assert_allclose(actual, expected, rtol=1e-3, atol=1e-4)
-    return metrics
 
 
 @pytest.mark.parametrize("recipe", sorted(QUICK))

@@ -22,6 +22,7 @@ image left (low column indices), the head at the top (low row indices).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from scipy import ndimage
@@ -600,3 +601,22 @@ def _detector_readout(rng: np.random.Generator, display: np.ndarray) -> np.ndarr
     noise = rng.standard_normal(display.shape, dtype=np.float32)
     display = display.astype(np.float32) + noise * np.float32(rng.uniform(0.008, 0.02))
     return np.clip(display, 0.0, 1.0) * np.float32(MAX_INTENSITY)
+
+
+def phantom_inputs(folder: Path, count: int) -> list[Path]:
+    """Write ``count`` phantoms for the demo: frontal ones as NRRD (with spacing) and PNG, the last
+    one lateral; existing identical files are kept, different ones refused."""
+    from .files import png_bytes, write_new, write_new_image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for index in range(count):
+        lateral = count > 1 and index == count - 1
+        phantom = generate_cxr_phantom(seed=index + 1, size=(1024, 1024), view="lateral" if lateral else "PA")
+        name = f"phantom-{index + 1}-{'lateral' if lateral else 'frontal'}"
+        if index % 2 == 1 and not lateral:
+            paths.append(write_new(folder / f"{name}.png", png_bytes(eight_bit(phantom.image.array[0]))))
+        else:
+            paths.append(write_new_image(folder / f"{name}.nrrd", phantom.image))
+    return paths
+

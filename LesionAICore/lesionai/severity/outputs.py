@@ -4,83 +4,47 @@
 (1-6 = Brixia zones A-F), ``segmentation.seg.nrrd`` (both as Slicer segments, written by the MRML
 storage node), ``gradcam.nrrd`` (float Grad-CAM heat map, 0-1), ``overlay.png`` (zone scores and
 heat map drawn on the radiograph) and ``result.json`` (zone scores, probabilities, opacity
-fractions, global scores). Files are first written into a temporary sibling folder
-and moved into place only when all of them exist, so a failure never leaves a half-written case and
-never touches anything the user made.
+fractions, global scores). :mod:`lesionai.results` stages and replaces the folder, so a failure never
+leaves a half-written case and never touches anything the user made.
 """
 
 from __future__ import annotations
 
-import json
-import shutil
-import uuid
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
-from .. import __version__
-from ..errors import InputError
 from ..geometry import Image
 from ..imageio import write_image
 from ..render import render_overlay
+from ..results import (
+    MISSING_MRML_WARNING,
+    base_record,
+    check_replaceable as check_folder_replaceable,
+    write_case as write_case_folder,
+    write_json,
+    write_segmentation_file as write_segmentation_layers,
+)
 from .labels import LUNG_LAYER_SEGMENTS, ZONE_SEGMENTS, label_table
 from .lungs import LEFT_LUNG, OPACITY, RIGHT_LUNG
 from .pipeline import SeverityResult
 
 GENERATOR = "lesionai severity"
+# Every segment severity results can hold, in the order of its terminology context.
+TERMINOLOGY_SEGMENTS = (*LUNG_LAYER_SEGMENTS, *ZONE_SEGMENTS)
 CASE_FILES = ("lungs.nrrd", "zones.nrrd", "segmentation.seg.nrrd", "gradcam.nrrd", "overlay.png", "result.json")
 
 
 def write_case(image: Image, result: SeverityResult, case_dir: Path, input_name: str, overwrite: bool = False) -> Path:
     """Write all outputs for one radiograph into ``case_dir`` (created; see module docstring)."""
-    case_dir = Path(case_dir)
-    check_replaceable(case_dir, overwrite)
-    case_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = _new_hidden_folder(case_dir.parent, case_dir.name)
-    try:
-        _write_files(image, result, staging, input_name)
-        _replace(staging, case_dir)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return case_dir
-
-
-def _new_hidden_folder(parent: Path, name: str) -> Path:
-    """A new, uniquely named hidden folder with the usual permissions (``mkdtemp`` would make it private)."""
-    folder = parent / f".{name}-{uuid.uuid4().hex[:12]}"
-    folder.mkdir()
-    return folder
+    return write_case_folder(case_dir, partial(_write_files, image, result, input_name=input_name),
+                             generator=GENERATOR, case_files=CASE_FILES, overwrite=overwrite)
 
 
 def check_replaceable(case_dir: Path, overwrite: bool) -> None:
-    """Refuse to replace a folder unless asked to and it holds only an earlier LesionAI result."""
-    if not case_dir.exists():
-        return
-    if not overwrite:
-        raise InputError(f"Output folder {case_dir} already exists; choose another output folder "
-                         "or pass --overwrite to replace an earlier LesionAI result")
-    if not _is_lesionai_result(case_dir):
-        raise InputError(f"Output folder {case_dir} exists and was not written by LesionAI; "
-                         "it is left untouched -- choose another output folder")
-
-
-def _is_lesionai_result(case_dir: Path) -> bool:
-    try:
-        record = json.loads((case_dir / "result.json").read_text())
-    except (OSError, ValueError):
-        return False
-    extra = {p.name for p in case_dir.iterdir()} - set(CASE_FILES)
-    return record.get("generator") == GENERATOR and not extra
-
-
-def _replace(staging: Path, case_dir: Path) -> None:
-    if case_dir.exists():
-        backup = case_dir.with_name(f".{case_dir.name}.previous-{uuid.uuid4().hex[:12]}")
-        case_dir.rename(backup)
-        staging.rename(case_dir)
-        shutil.rmtree(backup)
-    else:
-        staging.rename(case_dir)
+    """Refuse to replace a folder unless asked to and it holds only an earlier severity result."""
+    check_folder_replaceable(case_dir, overwrite, GENERATOR, CASE_FILES)
 
 
 def _write_files(image: Image, result: SeverityResult, folder: Path, input_name: str) -> None:
@@ -88,22 +52,21 @@ def _write_files(image: Image, result: SeverityResult, folder: Path, input_name:
     write_image(result.zone_labels, folder / "zones.nrrd")
     if result.heatmap is not None:
         write_image(result.heatmap, folder / "gradcam.nrrd")
-    if mrml_available():
-        write_segmentation_file(image, result, folder / "segmentation.seg.nrrd")
-    else:
-        result.warnings.append("segmentation.seg.nrrd not written: the MRML library is missing "
-                               "(pip install 'lesionai[mrml]'); lungs.nrrd and zones.nrrd hold the same labels")
+    if write_segmentation_file(image, result, folder / "segmentation.seg.nrrd") is None:
+        result.warnings.append(MISSING_MRML_WARNING)
     render_overlay(image, lung_sides(result.zone_labels.array), result.zone_labels.array, folder / "overlay.png",
                    title=input_name, text_lines=overlay_lines(result),
                    heatmap=None if result.heatmap is None else result.heatmap.array,
                    opacity=result.lung_labels.array == OPACITY, zone_text=zone_text(result))
-    (folder / "result.json").write_text(json.dumps(result_record(result, input_name), indent=2) + "\n")
+    write_json(folder / "result.json", result_record(result, input_name))
 
 
 def result_record(result: SeverityResult, input_name: str) -> dict:
     """The ``result.json`` document."""
-    return {"generator": GENERATOR, "version": __version__, "input": input_name, "labels": label_table(),
-            **result.summary()}
+    summary = result.summary()
+    common = base_record(GENERATOR, input_name, label_table(), summary.pop("warnings"), summary.pop("models"),
+                         summary.pop("timing_s"))
+    return {**common, **summary}
 
 
 def overlay_lines(result: SeverityResult) -> list[str]:
@@ -128,27 +91,7 @@ def lung_sides(zone_labels: np.ndarray) -> np.ndarray:
     return np.where(zone_labels == 0, 0, np.where(zone_labels <= 3, RIGHT_LUNG, LEFT_LUNG)).astype(np.uint8)
 
 
-def mrml_available() -> bool:
-    """True when MRML nodes can be created here (slicer-core headless, or the Slicer application)."""
-    try:
-        import slicer
-
-        return hasattr(slicer, "vtkMRMLScene") and hasattr(slicer, "vtkMRMLSegmentationNode")
-    except ImportError:
-        return False
-
-
-def write_segmentation_file(image: Image, result: SeverityResult, path: Path) -> Path:
-    """``segmentation.seg.nrrd`` with right/left lung and zones A-F, via a headless MRML scene."""
-    import slicer
-
-    from ..mrml import save_segmentation, segmentation_node_from_labelmaps, volume_node_from_image
-
-    scene = slicer.vtkMRMLScene()
-    reference = volume_node_from_image(scene, image, "radiograph")
-    node = segmentation_node_from_labelmaps(
-        scene, [(result.lung_labels, LUNG_LAYER_SEGMENTS), (result.zone_labels, ZONE_SEGMENTS)],
-        "lungs and zones", reference_volume_node=reference)
-    save_segmentation(node, path)
-    return path
-
+def write_segmentation_file(image: Image, result: SeverityResult, path: Path) -> Path | None:
+    """``segmentation.seg.nrrd`` with right/left lung, opacity and zones A-F (None without MRML)."""
+    layers = [(result.lung_labels, LUNG_LAYER_SEGMENTS), (result.zone_labels, ZONE_SEGMENTS)]
+    return write_segmentation_layers(image, layers, path, "lungs and zones")

@@ -1,0 +1,132 @@
+"""One writer of result folders for every task: ``OUTDIR/<name>/`` with ``result.json`` and friends.
+
+A task says which files it writes (``case_files``) and how (``write_files(folder)``); this module
+does the rest, the same way for every task:
+
+* the files are first written into a hidden sibling folder and moved into place only when all of
+  them exist, so a failure never leaves a half-written case;
+* an existing folder is replaced only with ``overwrite`` and only when it holds an earlier result of
+  the same task (its ``result.json`` names the task's generator) and nothing else: nothing a user
+  made is ever touched;
+* ``result.json`` starts with the keys every task shares (:func:`base_record`).
+
+>>> write_case(Path("out/chest"), lambda folder: ..., generator="lesionai severity",
+...            case_files=("result.json",))                                  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import uuid
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from . import __version__
+from .errors import InputError
+from .geometry import Image
+
+RESULT_FILE = "result.json"
+
+
+def write_case(case_dir: Path, write_files: Callable[[Path], None], *, generator: str,
+               case_files: Sequence[str], overwrite: bool = False) -> Path:
+    """Run ``write_files(staging_folder)`` and put the folder in place of ``case_dir`` atomically."""
+    case_dir = Path(case_dir)
+    check_replaceable(case_dir, overwrite, generator, case_files)
+    case_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = new_hidden_folder(case_dir.parent, case_dir.name)
+    try:
+        write_files(staging)
+        _replace(staging, case_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return case_dir
+
+
+def new_hidden_folder(parent: Path, name: str) -> Path:
+    """A new, uniquely named hidden folder with the usual permissions (``mkdtemp`` would make it private)."""
+    folder = Path(parent) / f".{name}-{uuid.uuid4().hex[:12]}"
+    folder.mkdir()
+    return folder
+
+
+def check_replaceable(case_dir: Path, overwrite: bool, generator: str, case_files: Sequence[str]) -> None:
+    """Refuse to replace a folder unless asked to and it holds only an earlier result of ``generator``."""
+    if not Path(case_dir).exists():
+        return
+    if not overwrite:
+        raise InputError(f"Output folder {case_dir} already exists; choose another output folder "
+                         "or pass --overwrite to replace an earlier LesionAI result")
+    if not is_result_of(case_dir, generator, case_files):
+        raise InputError(f"Output folder {case_dir} exists and was not written by LesionAI; "
+                         "it is left untouched -- choose another output folder")
+
+
+def is_result_of(case_dir: Path, generator: str, case_files: Sequence[str]) -> bool:
+    """True when ``case_dir`` holds a result of ``generator`` and no file the task does not write."""
+    try:
+        record = json.loads((Path(case_dir) / RESULT_FILE).read_text())
+    except (OSError, ValueError):
+        return False
+    extra = {path.name for path in Path(case_dir).iterdir()} - set(case_files)
+    return isinstance(record, dict) and record.get("generator") == generator and not extra
+
+
+def _replace(staging: Path, case_dir: Path) -> None:
+    if case_dir.exists():
+        backup = case_dir.with_name(f".{case_dir.name}.previous-{uuid.uuid4().hex[:12]}")
+        case_dir.rename(backup)
+        staging.rename(case_dir)
+        shutil.rmtree(backup)
+    else:
+        staging.rename(case_dir)
+
+
+def base_record(generator: str, input_name: str, labels: dict, warnings: list[str], models: dict[str, str],
+                timing_s: float) -> dict:
+    """The ``result.json`` keys every task writes, in this order; the task adds its own after them."""
+    return {"generator": generator, "version": __version__, "input": input_name, "labels": labels,
+            "warnings": list(warnings), "models": dict(models), "timing_s": round(float(timing_s), 4)}
+
+
+def write_json(path: Path, record: dict) -> Path:
+    """``record`` as indented UTF-8 JSON with a final newline."""
+    Path(path).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    return Path(path)
+
+
+def read_record(case_dir: Path) -> dict:
+    """The ``result.json`` of a result folder."""
+    return json.loads((Path(case_dir) / RESULT_FILE).read_text(encoding="utf-8"))
+
+
+def mrml_available() -> bool:
+    """True when MRML nodes can be created here (slicer-core headless, or the Slicer application)."""
+    try:
+        import slicer
+
+        return hasattr(slicer, "vtkMRMLScene") and hasattr(slicer, "vtkMRMLSegmentationNode")
+    except ImportError:
+        return False
+
+
+MISSING_MRML_WARNING = ("segmentation.seg.nrrd not written: the MRML library is missing "
+                        "(pip install 'lesionai[mrml]'); the .nrrd label maps hold the same labels")
+
+
+def write_segmentation_file(reference: Image, layers: Sequence[tuple[Image, Sequence]], path: Path,
+                            name: str) -> Path | None:
+    """``segmentation.seg.nrrd`` from label-map layers (``(labels, [SegmentSpec, ...])``) on the grid
+    of ``reference``, written through a headless MRML scene; None when the MRML library is missing."""
+    if not mrml_available():
+        return None
+    import slicer
+
+    from .mrml import save_segmentation, segmentation_node_from_labelmaps, volume_node_from_image
+
+    scene = slicer.vtkMRMLScene()
+    reference_node = volume_node_from_image(scene, reference, "reference")
+    node = segmentation_node_from_labelmaps(scene, list(layers), name, reference_volume_node=reference_node)
+    save_segmentation(node, path)
+    return Path(path)

@@ -1,0 +1,99 @@
+"""The table of tasks: the one place where the shared machinery meets the task packages.
+
+Each :class:`Task` names, as ``"module:attribute"`` strings resolved on use (so that ``lesionai
+--help`` imports no model runtime), the task's pipeline class, its result writer and reader, its
+phantom generator for the demo, and declares its own command-line options. The command line, the
+batch loop, the demo and the Slicer background job read this table and nothing else of a task, so
+a new task is one entry here plus its package.
+
+>>> task("severity").pipeline_class                       # doctest: +SKIP
+<class 'lesionai.severity.pipeline.SeverityPipeline'>
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import InputError
+
+
+@dataclass(frozen=True)
+class Option:
+    """A task's own command-line option, handed to its pipeline's constructor as ``keyword``.
+
+    ``arguments`` are ``argparse.add_argument`` keywords (``type``, ``action``, ``help``, ...).
+    """
+
+    flags: tuple[str, ...]
+    keyword: str
+    arguments: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Task:
+    """One task of LesionAI (see the module docstring)."""
+
+    name: str
+    title: str
+    summary: str
+    input_help: str
+    pipeline: str
+    outputs: str
+    phantoms: str
+    options: tuple[Option, ...] = ()
+    unit: str = "image"
+
+    @property
+    def pipeline_class(self):
+        return _resolve(self.pipeline)
+
+    @property
+    def outputs_module(self):
+        """Module with ``write_case``, ``read_case``, ``check_replaceable``, ``GENERATOR``, ``CASE_FILES``."""
+        return importlib.import_module(self.outputs)
+
+    @property
+    def phantom_inputs(self):
+        """``phantom_inputs(folder, count) -> list[Path]``: generated sample inputs for the demo."""
+        return _resolve(self.phantoms)
+
+    def make_pipeline(self, threads: int | None = None, **options: Any):
+        """The task's pipeline with ``threads`` and the task's own options (see :attr:`options`)."""
+        return self.pipeline_class(threads=threads, **options)
+
+    def pipeline_options(self, arguments) -> dict:
+        """The pipeline keywords given on a parsed command line (options left unset are omitted)."""
+        chosen = {option.keyword: getattr(arguments, option.keyword, None) for option in self.options}
+        return {keyword: value for keyword, value in chosen.items() if value is not None}
+
+
+TASKS: dict[str, Task] = {
+    "severity": Task(
+        name="severity",
+        title="SeverityScoring",
+        summary="lungs, alignment, Brixia zones and zone scores of chest radiographs",
+        input_help="DICOM files or folders, PNG/JPEG, NRRD/NIfTI radiographs",
+        pipeline="lesionai.severity.pipeline:SeverityPipeline",
+        outputs="lesionai.severity.outputs",
+        phantoms="lesionai.phantoms.cxr:phantom_inputs",
+    ),
+}
+
+
+def task(name: str) -> Task:
+    """The task called ``name``; InputError naming the known tasks otherwise."""
+    if name not in TASKS:
+        raise InputError(f"Unknown task '{name}'; known tasks: {', '.join(TASKS)}")
+    return TASKS[name]
+
+
+def terminology_segments(name: str) -> list:
+    """The segment descriptions (``SegmentSpec``) the task's results use, for its terminology context."""
+    return list(_resolve(f"{task(name).outputs}:TERMINOLOGY_SEGMENTS"))
+
+
+def _resolve(reference: str):
+    module_name, _, attribute = reference.partition(":")
+    return getattr(importlib.import_module(module_name), attribute)
