@@ -8,9 +8,9 @@ Two ways to run the pipeline:
 
 * :meth:`SeverityScoringLogic.process` runs it in this process and blocks until the nodes exist;
 * :meth:`SeverityScoringLogic.start` runs ``python -m lesionai.cli severity`` in a child process
-  and returns a :class:`SeverityJob`; the caller polls the job (the module widget does it from a
-  Qt timer) and then calls :meth:`SeverityScoringLogic.finish` to add the nodes to the scene, or
-  :meth:`SeverityScoringLogic.cancel`.
+  (the shared :class:`lesionai.slicer.jobs.TaskRunner`) and returns a job; the caller polls the job
+  (the module widget does it from a Qt timer) and then calls :meth:`SeverityScoringLogic.finish` to
+  add the nodes to the scene, or :meth:`SeverityScoringLogic.cancel`.
 
 Both add the same nodes, inside one scene transaction (a failure leaves the scene as it was):
 
@@ -31,23 +31,16 @@ all placed beside the input volume in its study (under the volume when it has no
 
 from __future__ import annotations
 
-import json
-import shutil
-import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from lesionai.errors import CancelledError, InputError, ProcessError
-from lesionai.mrml import (
-    heatmap_volume_node,
-    image_from_volume_node,
-    place_under,
-    scene_transaction,
-    segmentation_node_from_labelmaps,
-    table_node_from_rows,
-)
-from lesionai.process import BackgroundProcess, python_command, python_env
+from lesionai.errors import InputError
+from lesionai.mrml import heatmap_volume_node, image_from_volume_node, segmentation_node_from_labelmaps, table_node_from_rows
+from lesionai.process import BackgroundProcess
+from lesionai.slicer.jobs import TaskJob, TaskRunner
+from lesionai.slicer.loading import add_nodes_beside
+from lesionai.slicer.volumes import check_scalar_volume_node, scene_of
 
 from .presentation import (
     TABLE_COLUMNS,
@@ -58,16 +51,9 @@ from .presentation import (
     zone_rows,
 )
 
-CLI_MODULE = "lesionai.cli"
-INPUT_FILE_NAME = "input.nrrd"
-LUNGS_FILE_NAME = "lungs.nrrd"
-ZONES_FILE_NAME = "zones.nrrd"
-RESULT_FILE_NAME = "result.json"
-HEATMAP_FILE_NAME = "gradcam.nrrd"  # optional: absent in results from before zone scoring
+TASK = "severity"
 SAMPLE_NAME = "Chest radiograph phantom"
-# Read by lesionai.runtime.default_providers: the child process uses the CPU provider only.
-CPU_ONLY_ENV = {"LESIONAI_DEVICE": "cpu"}
-STDERR_LINES_REPORTED = 20
+SeverityJob = TaskJob  # a severity run in a child process (see lesionai.slicer.jobs)
 
 
 @dataclass
@@ -105,53 +91,6 @@ class SeverityNodes:
         return summary_line(self.global_score, self.opacity_global_score, self.low_confidence_zones)
 
 
-@dataclass
-class SeverityJob:
-    """A severity run in a child process.
-
-    Call :meth:`poll` until :attr:`running` is False, then hand the job to
-    :meth:`SeverityScoringLogic.finish` (or :meth:`SeverityScoringLogic.cancel` it). ``fraction``
-    (0..1) and ``message`` follow the latest progress event; ``errors`` collects error events.
-    """
-
-    input_node: Any
-    process: Any
-    job_folder: Path
-    output_folder: Path
-    fraction: float = 0.0
-    message: str = "Starting"
-    errors: list[str] = field(default_factory=list)
-
-    @property
-    def running(self) -> bool:
-        return self.process.running
-
-    def poll(self) -> list[dict]:
-        """Events received since the last poll, oldest first; updates fraction, message, errors."""
-        events = self.process.poll()
-        for event in events:
-            self._note(event)
-        return events
-
-    def failure_message(self, returncode: int) -> str:
-        """What to tell the user when the child exited with ``returncode`` != 0."""
-        reason = self.errors[-1] if self.errors else f"the process exited with status {returncode}"
-        stderr_tail = "\n".join(self.process.stderr.splitlines()[-STDERR_LINES_REPORTED:])
-        message = f"Severity scoring failed: {reason}"
-        return f"{message}\n--- last lines of its error output ---\n{stderr_tail}" if stderr_tail else message
-
-    def discard_files(self) -> None:
-        """Delete the job's temporary folder (input copy and CLI outputs)."""
-        shutil.rmtree(self.job_folder, ignore_errors=True)
-
-    def _note(self, event: dict) -> None:
-        if event.get("event") == "progress":
-            self.fraction = float(event.get("fraction", self.fraction))
-            self.message = str(event.get("message", self.message))
-        elif event.get("event") == "error":
-            self.errors.append(str(event.get("message", "unknown error")))
-
-
 class SeverityScoringLogic:
     """Runs SeverityScoring on a volume node and adds the result nodes to a scene.
 
@@ -164,7 +103,7 @@ class SeverityScoringLogic:
 
     def __init__(self, pipeline=None, process_factory: Callable[..., Any] = BackgroundProcess):
         self._pipeline = pipeline
-        self._process_factory = process_factory
+        self._runner = TaskRunner(TASK, process_factory, check_input=check_radiograph_node, title="Severity scoring")
 
     def process(self, volume_node, scene=None, progress=None) -> SeverityNodes:
         """Run the pipeline here and add its nodes to ``scene`` (default: the input's scene).
@@ -193,7 +132,7 @@ class SeverityScoringLogic:
             self._pipeline = SeverityPipeline()
         return self._pipeline
 
-    def start(self, volume_node, workdir=None, *, threads: int = 0, use_gpu: bool = True) -> SeverityJob:
+    def start(self, volume_node, workdir=None, *, threads: int = 0, use_gpu: bool = True) -> TaskJob:
         """Start the severity CLI on ``volume_node`` in a child process and return its job.
 
         The input is written to ``input.nrrd`` in a fresh temporary folder (created inside
@@ -202,45 +141,19 @@ class SeverityScoringLogic:
         inference threads; ``use_gpu`` False keeps inference on the CPU. Raises InputError (before
         anything is written) for an unusable input, ProcessError when the child cannot start.
         """
-        check_radiograph_node(volume_node)
-        job_folder = Path(tempfile.mkdtemp(prefix="lesionai-severity-", dir=workdir))
-        try:
-            return self._launch(volume_node, job_folder, threads, use_gpu)
-        except BaseException:
-            shutil.rmtree(job_folder, ignore_errors=True)
-            raise
+        return self._runner.start(volume_node, workdir, threads=threads, use_gpu=use_gpu)
 
-    def finish(self, job: SeverityJob, scene) -> SeverityNodes:
+    def finish(self, job: TaskJob, scene) -> SeverityNodes:
         """Wait for ``job``, read the CLI outputs and add the result nodes to ``scene``.
 
         Raises CancelledError for a cancelled job and ProcessError when the child failed or wrote
         no outputs; the scene is then unchanged. The job's temporary folder is deleted either way.
         """
-        try:
-            returncode = job.process.wait()
-            job.poll()
-            check_job_succeeded(job, returncode)
-            return add_result_nodes(scene, job.input_node, read_cli_result(job.output_folder))
-        finally:
-            job.discard_files()
+        return self._runner.finish(job, scene, add_result_nodes)
 
-    def cancel(self, job: SeverityJob) -> None:
+    def cancel(self, job: TaskJob) -> None:
         """Stop ``job``'s process tree (blocks a few seconds at most) and delete its files."""
-        try:
-            job.process.cancel()
-        finally:
-            job.discard_files()
-
-    def _launch(self, volume_node, job_folder: Path, threads: int, use_gpu: bool) -> SeverityJob:
-        from lesionai.imageio import write_image
-
-        input_path = job_folder / INPUT_FILE_NAME
-        write_image(image_from_volume_node(volume_node), input_path)
-        output_root = job_folder / "output"
-        argv = cli_command(input_path, output_root, threads)
-        process = self._process_factory(argv, env=python_env({} if use_gpu else CPU_ONLY_ENV))
-        process.start()
-        return SeverityJob(volume_node, process, job_folder, output_root / input_path.stem)
+        self._runner.cancel(job)
 
 
 def check_radiograph_node(volume_node) -> None:
@@ -249,69 +162,21 @@ def check_radiograph_node(volume_node) -> None:
     Colour (vector) volumes pass: the node adapter turns them into grey luma. Label maps do not.
     Touches nothing: callers run it before creating any node or file.
     """
-    if volume_node is None:
-        raise InputError("No input volume selected. Select a chest radiograph volume.")
-    name = _node_name(volume_node)
-    if not _is_scalar_volume(volume_node):
-        kind = volume_node.GetClassName() if hasattr(volume_node, "GetClassName") else type(volume_node).__name__
-        raise InputError(f"'{name}' is a {kind}; SeverityScoring expects a scalar volume holding a chest radiograph.")
-    image_data = volume_node.GetImageData()
-    if image_data is None:
-        raise InputError(f"Volume '{name}' holds no image data. Load the radiograph again.")
-    _check_single_slice(image_data.GetDimensions()[2])
+    check_scalar_volume_node(volume_node, "a chest radiograph")
+    slices = volume_node.GetImageData().GetDimensions()[2]
+    if slices != 1:
+        raise InputError(f"Input has {slices} slices; SeverityScoring expects a single 2D chest radiograph.")
 
 
 def scene_for(volume_node, scene=None):
     """The scene to add results to: ``scene``, else the input's; validates the input first."""
     check_radiograph_node(volume_node)
-    scene = scene if scene is not None else volume_node.GetScene()
-    if scene is None:
-        raise InputError(f"Volume '{_node_name(volume_node)}' is not in a scene. Add it to the scene first.")
-    return scene
-
-
-def cli_command(input_path: Path, output_root: Path, threads: int = 0) -> list[str]:
-    """argv running ``lesionai severity`` on one file with JSON-lines progress on stdout.
-
-    The CLI writes its outputs to ``output_root/<input stem>/``.
-    """
-    thread_options = ["--threads", int(threads)] if threads and threads > 0 else []
-    return python_command(
-        CLI_MODULE, "severity", input_path, "-o", output_root, "--progress", "json", *thread_options
-    )
-
-
-def check_job_succeeded(job: SeverityJob, returncode: int) -> None:
-    """Raise CancelledError or ProcessError unless the job's child exited normally."""
-    if job.process.cancelled:
-        raise CancelledError("Severity scoring was cancelled.")
-    if returncode != 0:
-        raise ProcessError(job.failure_message(returncode))
+    return scene_of(volume_node, scene)
 
 
 def read_cli_result(output_folder: Path):
-    """The ``SeverityResult`` the CLI wrote to ``output_folder``: lungs.nrrd, zones.nrrd,
-    result.json and, when present, the heat map gradcam.nrrd."""
-    from lesionai.imageio import read_image
-    from lesionai.severity.pipeline import SeverityResult
-
-    output_folder = Path(output_folder)
-    _check_outputs_exist(output_folder)
-    summary = json.loads((output_folder / RESULT_FILE_NAME).read_text(encoding="utf-8"))
-    heatmap_path = output_folder / HEATMAP_FILE_NAME
-    return SeverityResult(
-        lung_labels=read_image(output_folder / LUNGS_FILE_NAME),
-        zone_labels=read_image(output_folder / ZONES_FILE_NAME),
-        zones=summary["zones"],
-        alignment=summary.get("alignment", {}),
-        warnings=list(summary.get("warnings", [])),
-        models=summary.get("models", {}),
-        timing_s=float(summary.get("timing_s", 0.0)),
-        view_probabilities=summary.get("view", {}),
-        global_score=summary.get("global_score"),
-        opacity_global_score=summary.get("opacity_global_score"),
-        heatmap=read_image(heatmap_path) if heatmap_path.is_file() else None,
-    )
+    """The ``SeverityResult`` the CLI wrote to ``output_folder`` (see ``lesionai.severity.outputs.read_case``)."""
+    return TaskRunner(TASK).read_result(output_folder)
 
 
 def add_result_nodes(scene, volume_node, result) -> SeverityNodes:
@@ -321,18 +186,18 @@ def add_result_nodes(scene, volume_node, result) -> SeverityNodes:
     All or nothing: if anything fails, the nodes added so far are removed again.
     """
     name = volume_node.GetName()
-    with scene_transaction(scene):
+
+    def make_nodes() -> SeverityNodes:
         segmentation = segmentation_node_from_labelmaps(
-            scene, result_labelmaps(result), f"{name} lungs and zones", reference_volume_node=volume_node
-        )
+            scene, result_labelmaps(result), f"{name} lungs and zones", reference_volume_node=volume_node)
         table = table_node_from_rows(scene, f"{name} zone scores", list(TABLE_COLUMNS), zone_rows(result.zones))
         record_global_scores(table, result.global_score, result.opacity_global_score)
         table.SetLocked(True)  # the model's scores: edited cells would make the exported CSV misleading
         heatmap = add_heatmap_node(scene, result.heatmap, f"{name} severity heat map")
-        for node in (segmentation, table, heatmap):
-            if node is not None:
-                place_under(scene, node, volume_node)
-    return SeverityNodes(segmentation, table, list(result.warnings), result, heatmap)
+        return SeverityNodes(segmentation, table, list(result.warnings), result, heatmap)
+
+    return add_nodes_beside(scene, volume_node, make_nodes, lambda nodes: (nodes.segmentation, nodes.table,
+                                                                           nodes.heatmap))
 
 
 def result_labelmaps(result) -> list[tuple]:
@@ -350,25 +215,3 @@ def add_heatmap_node(scene, heatmap, name: str):
     node = heatmap_volume_node(scene, heatmap, name)
     hide_cold_heat(node)
     return node
-
-
-def _check_outputs_exist(output_folder: Path) -> None:
-    expected = (LUNGS_FILE_NAME, ZONES_FILE_NAME, RESULT_FILE_NAME)
-    missing = [file_name for file_name in expected if not (output_folder / file_name).is_file()]
-    if missing:
-        raise ProcessError(f"Severity scoring finished without writing {', '.join(missing)} in {output_folder}.")
-
-
-def _check_single_slice(slices: int) -> None:
-    if slices != 1:
-        raise InputError(f"Input has {slices} slices; SeverityScoring expects a single 2D chest radiograph.")
-
-
-def _is_scalar_volume(node) -> bool:
-    is_a = getattr(node, "IsA", None)
-    return bool(is_a and is_a("vtkMRMLScalarVolumeNode") and not is_a("vtkMRMLLabelMapVolumeNode"))
-
-
-def _node_name(node) -> str:
-    get_name = getattr(node, "GetName", None)
-    return get_name() if get_name else repr(node)

@@ -34,6 +34,7 @@ GENERATOR = "lesionai severity"
 # Every segment severity results can hold, in the order of its terminology context.
 TERMINOLOGY_SEGMENTS = (*LUNG_LAYER_SEGMENTS, *ZONE_SEGMENTS)
 CASE_FILES = ("lungs.nrrd", "zones.nrrd", "segmentation.seg.nrrd", "gradcam.nrrd", "overlay.png", "result.json")
+REQUIRED_FILES = ("lungs.nrrd", "zones.nrrd", "result.json")  # what read_case needs
 
 
 def write_case(image: Image, result: SeverityResult, case_dir: Path, input_name: str, overwrite: bool = False) -> Path:
@@ -95,3 +96,21 @@ def write_segmentation_file(image: Image, result: SeverityResult, path: Path) ->
     """``segmentation.seg.nrrd`` with right/left lung, opacity and zones A-F (None without MRML)."""
     layers = [(result.lung_labels, LUNG_LAYER_SEGMENTS), (result.zone_labels, ZONE_SEGMENTS)]
     return write_segmentation_layers(image, layers, path, "lungs and zones")
+
+
+def read_case(case_dir: Path) -> SeverityResult:
+    """The ``SeverityResult`` in a result folder: lungs.nrrd, zones.nrrd, result.json and, when
+    present, the heat map gradcam.nrrd (absent in results from before zone scoring)."""
+    from ..imageio import read_image
+    from ..results import read_record
+
+    case_dir = Path(case_dir)
+    summary = read_record(case_dir)
+    heatmap_path = case_dir / "gradcam.nrrd"
+    return SeverityResult(
+        lung_labels=read_image(case_dir / "lungs.nrrd"), zone_labels=read_image(case_dir / "zones.nrrd"),
+        zones=summary["zones"], alignment=summary.get("alignment", {}), warnings=list(summary.get("warnings", [])),
+        models=summary.get("models", {}), timing_s=float(summary.get("timing_s", 0.0)),
+        view_probabilities=summary.get("view", {}), global_score=summary.get("global_score"),
+        opacity_global_score=summary.get("opacity_global_score"),
+        heatmap=read_image(heatmap_path) if heatmap_path.is_file() else None)
