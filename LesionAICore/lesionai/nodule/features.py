@@ -9,8 +9,10 @@ input image. Definitions:
   slices are those across the voxel axis closest to the patient's superior direction.
 * ``XMaxDiameter`` (mm): the largest in-plane Feret (caliper) diameter on the slice of ``XAreaMax``.
 * ``DiameterMax`` / ``DiameterMin`` (mm): the largest / smallest 3-D Feret diameter: the nodule's
-  width measured between two parallel planes, over ``FERET_DIRECTIONS`` directions. Voxels count
-  as boxes, so a single voxel has the width of one voxel. ``RatioDiameter`` = max / min (>= 1).
+  width measured between two parallel planes, over ``FERET_DIRECTIONS`` directions. The width is
+  that of the voxel centres plus half a voxel (one quarter on each side): voxel centres alone
+  shorten a digitised ball by about one voxel and whole voxel boxes lengthen it by about one, so
+  this is the unbiased middle. ``RatioDiameter`` = max / min (>= 1).
 * ``MaxCT``, ``MinCT``, ``MeanCT``, ``VarCT`` (HU, HU2): intensity statistics inside the mask
   (population variance).
 * ``Gender`` (``"F"``/``"M"``), ``Age`` (years): given by the user, else None (missing, masked by
@@ -118,7 +120,7 @@ def _pixel_area(geometry: Geometry, axis: int) -> float:
 
 
 def planar_feret_max(section: np.ndarray, plane_steps: np.ndarray) -> float:
-    """Largest caliper width (mm) of the pixels of a 2-D boolean ``section`` (pixels as boxes).
+    """Largest caliper width (mm) of a 2-D boolean ``section`` (centres plus half a pixel).
 
     ``plane_steps``: 2 x 3 RAS step vectors of the section's two array axes.
     """
@@ -136,7 +138,7 @@ def _orthonormal_plane(plane_steps: np.ndarray) -> np.ndarray:
 
 
 def feret_diameters_3d(mask: np.ndarray, geometry: Geometry) -> tuple[float, float]:
-    """(largest, smallest) 3-D caliper width (mm) of the mask's voxels (voxels as boxes)."""
+    """(largest, smallest) 3-D caliper width (mm) of the mask's voxels (centres plus half a voxel)."""
     steps = _array_steps(geometry)
     points = _hull_points(_boundary_points(mask) @ steps)
     widths = _caliper_widths(points, fibonacci_directions(FERET_DIRECTIONS), steps)
@@ -153,9 +155,9 @@ def fibonacci_directions(count: int) -> np.ndarray:
 
 
 def _caliper_widths(points: np.ndarray, directions: np.ndarray, steps: np.ndarray) -> np.ndarray:
-    """Width along each direction of the union of voxel boxes centred at ``points`` (mm)."""
+    """Width along each direction of voxel centres ``points`` (mm) plus half a voxel's projection."""
     projections = points @ directions.T
-    box = np.abs(directions @ steps.T).sum(axis=1)
+    box = 0.5 * np.abs(directions @ steps.T).sum(axis=1)
     return projections.max(axis=0) - projections.min(axis=0) + box
 
 

@@ -48,10 +48,11 @@ class NodulePhantom:
 
 def generate_nodule_phantom(seed: int = 0, kind: str = "ground-glass", shape=(40, 96, 96),
                             spacing=(0.7, 0.7, 1.25), diameter_mm: float | None = None,
-                            chest_wall: bool = False) -> NodulePhantom:
+                            chest_wall: bool = False, solid_fraction: float | None = None) -> NodulePhantom:
     """A lung block of ``shape`` (``[k, j, i]``) at ``spacing`` (mm, i j k) with one nodule at its centre.
 
-    ``diameter_mm`` defaults to a random 6-20 mm; part-solid cores span 30-70 % of it.
+    ``diameter_mm`` defaults to a random 6-20 mm; part-solid cores span ``solid_fraction`` of it
+    (default random 30-70 %).
     """
     _check_kind(kind)
     rng = np.random.default_rng(seed)
@@ -59,7 +60,8 @@ def generate_nodule_phantom(seed: int = 0, kind: str = "ground-glass", shape=(40
                                                          -(shape[1] - 1) * spacing[1] / 2, -(shape[0] - 1) * spacing[2] / 2))
     lung = lung_block(shape, geometry, rng, chest_wall)
     center = (geometry.ijk_to_ras() @ np.append((np.asarray(shape[::-1]) - 1) / 2, 1.0))[:3]
-    return insert_nodule(Image(lung, geometry), center, kind, diameter_mm or float(rng.uniform(6, 20)), seed)
+    return insert_nodule(Image(lung, geometry), center, kind, diameter_mm or float(rng.uniform(6, 20)), seed,
+                         solid_fraction)
 
 
 def insert_nodule(ct: Image, center_ras, kind: str = "ground-glass", diameter_mm: float = 10.0,
