@@ -18,6 +18,7 @@ import pytest
 from repo_paths import REPO_ROOT as ROOT  # noqa: E402
 MODULE_FOLDER = ROOT / "SeverityScoring"
 MODULE_SCRIPT = MODULE_FOLDER / "SeverityScoring.py"
+PANEL_SCRIPT = MODULE_FOLDER / "SeverityScoringLib" / "widget.py"
 UI_FILE = MODULE_FOLDER / "Resources" / "UI" / "SeverityScoring.ui"
 
 if str(MODULE_FOLDER) not in sys.path:
@@ -62,11 +63,13 @@ def parameter_bindings() -> dict[str, list[str]]:
 
 
 def script_tree() -> ast.Module:
-    return ast.parse(MODULE_SCRIPT.read_text(encoding="utf-8"), filename=str(MODULE_SCRIPT))
+    """The module file and its panel (``SeverityScoringLib/widget.py``) as one syntax tree."""
+    trees = [ast.parse(path.read_text(encoding="utf-8"), filename=str(path)) for path in (MODULE_SCRIPT, PANEL_SCRIPT)]
+    return ast.Module(body=[statement for tree in trees for statement in tree.body], type_ignores=[])
 
 
 def ui_attributes_used() -> set[str]:
-    """Every ``<name>`` in an expression ``self.ui.<name>`` in SeverityScoring.py."""
+    """Every ``<name>`` in an expression ``self.ui.<name>`` in the module file and its panel."""
     return {
         node.attr
         for node in ast.walk(script_tree())
