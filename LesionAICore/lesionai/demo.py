@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .batch import BatchOutcome, run_batch
 from .errors import InputError
-from .render import REPORT_GENERATOR, write_html_report
+from .report import REPORT_GENERATOR, write_html_report
 from .tasks import task
 
 DEMO_TASK = "severity"

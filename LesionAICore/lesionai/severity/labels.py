@@ -6,7 +6,7 @@ Single source for ``lungs.nrrd`` / ``zones.nrrd`` values, Slicer segment names a
 from __future__ import annotations
 
 from ..mrml import SegmentSpec, Terminology
-from ..render import LUNG_COLORS, OPACITY_COLOR, ZONE_COLORS
+from .overlay import LUNG_COLORS, OPACITY_COLOR, ZONE_COLORS
 from .lungs import LEFT_LUNG, OPACITY, RIGHT_LUNG
 from .zones import ZONES
 

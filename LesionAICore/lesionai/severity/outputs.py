@@ -17,7 +17,7 @@ import numpy as np
 
 from ..geometry import Image
 from ..imageio import write_image
-from ..render import render_overlay
+from .overlay import render_overlay
 from ..results import (
     MISSING_MRML_WARNING,
     base_record,

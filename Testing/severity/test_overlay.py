@@ -5,7 +5,7 @@ import pytest
 from PIL import Image as PILImage
 
 from lesionai.geometry import Image, radiograph_geometry
-from lesionai.render import LUNG_COLORS, ZONE_COLORS, render_overlay, write_html_report
+from lesionai.severity.overlay import LUNG_COLORS, ZONE_COLORS, render_overlay
 
 
 def _radiograph(rows: int, cols: int) -> Image:
@@ -109,22 +109,3 @@ def test_layers_of_another_size_are_refused(tmp_path):
     with pytest.raises(ValueError, match="pixels"):
         render_overlay(_radiograph(200, 300), np.zeros((1, 100, 300), np.uint8), None, tmp_path / "x.png")
     assert not (tmp_path / "x.png").exists()
-
-
-def test_html_report_escapes_text_and_links_the_overlays(tmp_path):
-    entries = [
-        {"name": "<script>alert('x')</script> & co", "overlay": "results/case 1/overlay.png",
-         "zones": {"A": {"area_mm2": 4012.5, "lung": "right", "level": "upper"},
-                   "D": {"area_mm2": 3900.0, "lung": "left", "level": "upper"}},
-         "warnings": ["lungs <small>"], "timing_s": 1.5},
-        {"name": "broken.dcm", "overlay": None, "zones": {}, "warnings": ["failed: not a radiograph"],
-         "timing_s": 0.0},
-    ]
-    page = write_html_report(entries, tmp_path / "index.html").read_text(encoding="utf-8")
-    assert "<script>" not in page
-    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; co" in page
-    assert 'href="results/case%201/overlay.png"' in page and 'src="results/case%201/overlay.png"' in page
-    assert "lungs &lt;small&gt;" in page
-    assert "4012.5" in page and "3900.0" in page
-    assert "broken.dcm" in page and "failed: not a radiograph" in page
-    assert page.count("<section>") == 2
