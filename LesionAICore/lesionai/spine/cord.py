@@ -1,0 +1,92 @@
+"""Spinal cord segmentation on the canonical grid with a 2D U-Net run slice by slice.
+
+Small volumes (axial scans: few slices) are segmented whole. Long volumes (sagittal scans
+reformatted to hundreds of axial slices) are segmented in two passes to stay fast: a *coarse* pass
+on every ``coarse_step_mm`` of slices over the whole field of view finds the cord, its centre is
+interpolated along S, and a *fine* pass segments every slice in a ``window`` x ``window`` pixel
+window following it. Both passes use the same network.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+from .grid import CanonicalVolume
+from .slices import Predictor, normalize_intensity, paste_windows, predict_planes, windows
+
+INPLANE_MM = 0.75
+WINDOW = 64  # pixels (48 mm at 0.75 mm): the cord and its canal with margin
+WHOLE_VOLUME_PIXELS = 1_500_000  # above this, two passes
+COARSE_STEP_MM = 8.0
+
+
+def cord_probability(canonical: CanonicalVolume, predict: Predictor, window: int = WINDOW) -> np.ndarray:
+    """Cord probability ``[S, A, R]`` (0-1) on the canonical grid of ``canonical``."""
+    volume = normalize_intensity(canonical.image.array)
+    if volume.size <= WHOLE_VOLUME_PIXELS:
+        return predict_planes(volume[:, None], predict)
+    centres = cord_centres(volume, predict, canonical.slice_mm)
+    if centres is None:
+        return np.zeros(volume.shape, np.float32)
+    patches = predict_planes(windows(volume, centres, window)[:, None], predict)
+    return paste_windows(patches, centres, volume.shape)
+
+
+def cord_centres(volume: np.ndarray, predict: Predictor, slice_mm: float) -> np.ndarray | None:
+    """Cord centre ``[S, 2]`` (A, R voxel indices) for every slice, from a coarse pass; None if no cord."""
+    step = max(1, int(round(COARSE_STEP_MM / slice_mm)))
+    sampled = np.arange(step // 2, volume.shape[0], step)
+    probability = predict_planes(volume[sampled, None], predict)
+    found = [(k, _centre(p)) for k, p in zip(sampled, probability)]
+    found = [(k, c) for k, c in found if c is not None]
+    if not found:
+        return None
+    ks, centres = np.array([k for k, _ in found]), np.array([c for _, c in found])
+    centres = _drop_outliers(centres)
+    every = np.arange(volume.shape[0])
+    return np.stack([np.interp(every, ks, centres[:, axis]) for axis in (0, 1)], axis=1)
+
+
+def cord_mask(probability: np.ndarray, threshold: float = 0.5) -> np.ndarray:
+    """Boolean cord mask: the largest 3D connected component above ``threshold``."""
+    return largest_component(probability >= threshold)
+
+
+def largest_component(mask: np.ndarray) -> np.ndarray:
+    """The largest 26-connected component of a boolean mask (all False when empty)."""
+    components, count = ndimage.label(mask, structure=np.ones((3, 3, 3)))
+    if count <= 1:
+        return components > 0
+    sizes = np.bincount(components.ravel())[1:]
+    return components == (int(np.argmax(sizes)) + 1)
+
+
+def _centre(plane_probability: np.ndarray) -> np.ndarray | None:
+    """Centre (A, R) of the largest blob above 0.5 in one slice, or None."""
+    blobs, count = ndimage.label(plane_probability >= 0.5)
+    if count == 0:
+        return None
+    largest = int(np.argmax(np.bincount(blobs.ravel())[1:])) + 1
+    return np.array(ndimage.center_of_mass(blobs == largest))
+
+
+def _drop_outliers(centres: np.ndarray, tolerance_px: float = 20.0) -> np.ndarray:
+    """Replace centres far from the running median (a false blob) by that median."""
+    if len(centres) < 3:
+        return centres
+    median = ndimage.median_filter(centres, size=(3, 1), mode="nearest")
+    far = np.linalg.norm(centres - median, axis=1) > tolerance_px
+    return np.where(far[:, None], median, centres)
+
+
+def cord_on_input(image, predict: Predictor) -> tuple[np.ndarray, CanonicalVolume, np.ndarray]:
+    """Segment ``image`` (any orientation); returns (cord mask on the input grid ``[k, j, i]``,
+    canonical volume, canonical cord probability restricted to the kept component)."""
+    from .grid import probability_on_input, to_canonical
+
+    canonical = to_canonical(image, INPLANE_MM)
+    probability = cord_probability(canonical, predict)
+    kept = ndimage.binary_dilation(cord_mask(probability), iterations=2)
+    probability = probability * kept
+    return probability_on_input(canonical, probability, image) >= 0.5, canonical, probability

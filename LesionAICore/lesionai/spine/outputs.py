@@ -1,0 +1,95 @@
+"""Write and read one case's results in the LesionSegmentation output contract.
+
+``<case_dir>/``: ``labels.nrrd`` (uint8 on the input grid: 0 background, 1 spinal cord, 2 lesion),
+``segmentation.seg.nrrd`` (segments "spinal cord" and "lesion" with SNOMED CT codes), ``overlay.png``
+(acquired plane with outlines and the CSA plot), ``lesions.csv`` (one row per lesion) and
+``result.json`` (the common keys, then ``scan_check``, ``cord``, ``lesions``, ``lesion_count``,
+``lesion_volume_mm3``). :mod:`lesionai.results` stages and replaces the folder atomically.
+"""
+
+from __future__ import annotations
+
+import csv
+from functools import partial
+from pathlib import Path
+
+from ..geometry import Image
+from ..imageio import read_image, write_image
+from ..results import (
+    MISSING_MRML_WARNING,
+    base_record,
+    check_replaceable as check_folder_replaceable,
+    read_record,
+    write_case as write_case_folder,
+    write_json,
+    write_segmentation_file,
+)
+from .labels import SEGMENTS, label_table
+from .overlay import render_overlay
+from .pipeline import SpineResult
+
+GENERATOR = "lesionai spine"
+TERMINOLOGY_SEGMENTS = tuple(SEGMENTS)
+CASE_FILES = ("labels.nrrd", "segmentation.seg.nrrd", "overlay.png", "lesions.csv", "result.json")
+LESION_COLUMNS = ("index", "volume_mm3", "centroid_r_mm", "centroid_a_mm", "centroid_s_mm", "length_mm",
+                  "largest_axial_area_mm2", "vertebral_level", "vertebral_level_source")
+
+
+def write_case(image: Image, result: SpineResult, case_dir: Path, input_name: str, overwrite: bool = False) -> Path:
+    """Write all outputs for one volume into ``case_dir`` (see module docstring)."""
+    return write_case_folder(case_dir, partial(_write_files, image, result, input_name=input_name),
+                             generator=GENERATOR, case_files=CASE_FILES, overwrite=overwrite)
+
+
+def check_replaceable(case_dir: Path, overwrite: bool) -> None:
+    """Refuse to replace a folder unless asked to and it holds only an earlier spine result."""
+    check_folder_replaceable(case_dir, overwrite, GENERATOR, CASE_FILES)
+
+
+def _write_files(image: Image, result: SpineResult, folder: Path, input_name: str) -> None:
+    write_image(result.labels, folder / "labels.nrrd")
+    reference = image if image.array.ndim == 3 else result.labels
+    if write_segmentation_file(reference, [(result.labels, SEGMENTS)], folder / "segmentation.seg.nrrd",
+                               "spinal cord and lesions") is None:
+        result.warnings.append(MISSING_MRML_WARNING)
+    render_overlay(image, result.labels, result.cord, overlay_lines(result, input_name), folder / "overlay.png")
+    write_lesion_table(result.lesions, folder / "lesions.csv")
+    write_json(folder / "result.json", result_record(result, input_name))
+
+
+def result_record(result: SpineResult, input_name: str) -> dict:
+    """The ``result.json`` document."""
+    summary = result.summary()
+    common = base_record(GENERATOR, input_name, label_table(), summary.pop("warnings"), summary.pop("models"),
+                         summary.pop("timing_s"))
+    return {**common, **summary}
+
+
+def overlay_lines(result: SpineResult, input_name: str) -> list[str]:
+    cord = result.cord
+    csa = "-" if cord.get("csa_mm2_mean") is None else f"{cord['csa_mm2_mean']:.1f}"
+    return [f"{input_name}: cord {cord['volume_mm3'] / 1000:.2f} cm3, length {cord['length_mm']:.0f} mm, "
+            f"mean CSA {csa} mm2; lesions {result.lesion_count} ({result.lesion_volume_mm3:.0f} mm3)"] + \
+        [f"warning: {w}" for w in result.warnings]
+
+
+def write_lesion_table(lesions: list[dict], path: Path) -> Path:
+    """``lesions.csv``: one row per lesion, columns :data:`LESION_COLUMNS`."""
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=LESION_COLUMNS)
+        writer.writeheader()
+        for lesion in lesions:
+            r, a, s = lesion["centroid_ras"]
+            writer.writerow({**{k: lesion.get(k) for k in LESION_COLUMNS if k in lesion},
+                             "centroid_r_mm": r, "centroid_a_mm": a, "centroid_s_mm": s})
+    return Path(path)
+
+
+def read_case(case_dir: Path) -> SpineResult:
+    """The :class:`SpineResult` stored in a result folder (labels.nrrd and result.json)."""
+    case_dir = Path(case_dir)
+    record = read_record(case_dir)
+    labels = read_image(case_dir / "labels.nrrd")
+    return SpineResult(labels=labels, scan_check=record.get("scan_check"), cord=record["cord"],
+                       lesions=list(record.get("lesions", [])), warnings=list(record.get("warnings", [])),
+                       models=record.get("models", {}), timing_s=float(record.get("timing_s", 0.0)))

@@ -1,0 +1,69 @@
+"""Running a 2D network over the axial slices of a canonical volume: normalisation, padding,
+batching, and windows that follow the cord.
+
+A *predictor* is any callable taking float32 ``[N, C, H, W]`` (H, W multiples of ``MULTIPLE``) and
+returning logits ``[N, 1, H, W]``; the pipeline passes an ONNX Runtime model, training passes torch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+Predictor = Callable[[np.ndarray], np.ndarray]
+MULTIPLE = 8  # three stride-2 levels
+BATCH_SLICES = 16  # keeps peak memory low on large sagittal volumes
+
+
+def normalize_intensity(volume: np.ndarray, low: float = 0.5, high: float = 99.5) -> np.ndarray:
+    """Volume scaled so its ``low``/``high`` percentiles (of non-zero voxels) map to 0/1, clipped to [0, 1.5]."""
+    values = volume[volume > 0] if np.any(volume > 0) else volume.ravel()
+    floor, ceiling = np.percentile(values, [low, high])
+    scaled = (volume - floor) / max(float(ceiling - floor), 1e-6)
+    return np.clip(scaled, 0.0, 1.5).astype(np.float32)
+
+
+def sigmoid(logits: np.ndarray) -> np.ndarray:
+    return (1.0 / (1.0 + np.exp(-np.clip(logits, -30, 30)))).astype(np.float32)
+
+
+def predict_planes(planes: np.ndarray, predict: Predictor) -> np.ndarray:
+    """Probabilities ``[N, H, W]`` of planes ``[N, C, H, W]`` (any H, W), run in batches."""
+    height, width = planes.shape[-2:]
+    padded = _pad_to_multiple(planes)
+    out = np.zeros((len(planes), height, width), np.float32)
+    for start in range(0, len(planes), BATCH_SLICES):
+        logits = predict(padded[start:start + BATCH_SLICES])
+        out[start:start + BATCH_SLICES] = sigmoid(logits[:, 0, :height, :width])
+    return out
+
+
+def windows(volume: np.ndarray, centres: np.ndarray, size: int) -> np.ndarray:
+    """``[S, size, size]`` windows of ``volume`` ``[S, A, R]`` centred on ``centres`` ``[S, 2]`` (A, R
+    voxel indices); outside the volume is 0."""
+    padded = np.pad(volume, ((0, 0), (size, size), (size, size)))
+    corners = window_corners(centres, size)
+    return np.stack([padded[k, a + size:a + 2 * size, r + size:r + 2 * size] for k, (a, r) in enumerate(corners)])
+
+
+def paste_windows(patches: np.ndarray, centres: np.ndarray, shape: tuple) -> np.ndarray:
+    """Inverse of :func:`windows`: patches ``[S, size, size]`` placed into a zero volume of ``shape``."""
+    size = patches.shape[-1]
+    padded = np.zeros((shape[0], shape[1] + 2 * size, shape[2] + 2 * size), np.float32)
+    for k, (a, r) in enumerate(window_corners(centres, size)):
+        padded[k, a + size:a + 2 * size, r + size:r + 2 * size] = patches[k]
+    return padded[:, size:size + shape[1], size:size + shape[2]]
+
+
+def window_corners(centres: np.ndarray, size: int) -> np.ndarray:
+    """Integer top-left corners ``[S, 2]`` of windows of ``size`` centred on ``centres``."""
+    return np.round(np.asarray(centres) - size / 2).astype(int)
+
+
+def _pad_to_multiple(planes: np.ndarray) -> np.ndarray:
+    height, width = planes.shape[-2:]
+    pad_h, pad_w = (-height) % MULTIPLE, (-width) % MULTIPLE
+    if not (pad_h or pad_w):
+        return np.ascontiguousarray(planes, dtype=np.float32)
+    return np.pad(planes, ((0, 0), (0, 0), (0, pad_h), (0, pad_w))).astype(np.float32)

@@ -1,0 +1,1 @@
+"""Training recipes of LesionSegmentation: scan check, spinal cord U-Net and lesion attention U-Net."""

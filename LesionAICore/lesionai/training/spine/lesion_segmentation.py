@@ -1,0 +1,205 @@
+"""Recipe ``spine-lesion``: an attention U-Net (MONAI ``AttentionUnet``) segmenting lesions in a
+window following the cord, trained on synthetic lesions inserted into real cord MRI.
+
+For each training image (every cord case except ``t2_fake_lesion``, whose real image already holds
+an inserted lesion), ``copies`` versions are made with lesions from
+:func:`lesionai.spine.synthetic_lesions.insert_lesions` (0-5 lesions each, hyper- or hypointense by
+contrast) on the canonical grid, inside the reference cord mask. Training windows are centred on
+the cord of each slice; half the batch is drawn from slices holding a lesion. Cross-validation
+leaves one subject out and scores held-out images carrying new synthetic lesions (another seed),
+with the window placed on the reference cord: lesion-wise sensitivity, false positives per scan
+(also on lesion-free copies) and Dice.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from scipy import ndimage
+from tqdm import tqdm
+
+from ...spine.lesions import WINDOW, cord_window_centres, lesion_mask, lesion_probability
+from ...spine.slices import windows
+from ...spine.synthetic_lesions import insert_lesions
+from .. import common
+from . import augment
+from .cord_segmentation import SliceSet, loss_function, slice_set, torch_predictor
+from .data import SpineCase, cord_cases, subjects
+
+INPUT_NAMES, OUTPUT_NAMES = ["image"], ["lesion_logits"]
+EXCLUDED_CASES = ("sct_t2_fake_lesion/t2_fake_lesion",)
+
+
+@dataclass
+class LesionCopy:
+    """Cord windows ``[n, W, W]`` of one image with inserted lesions, their lesion masks, and which
+    windows hold a lesion."""
+
+    images: np.ndarray
+    masks: np.ndarray
+    with_lesion: np.ndarray
+
+
+def build_network(config: dict) -> torch.nn.Module:
+    from monai.networks.nets import AttentionUnet
+
+    channels = tuple(config["channels"])
+    return AttentionUnet(spatial_dims=2, in_channels=1, out_channels=1, channels=channels,
+                         strides=(2,) * (len(channels) - 1))
+
+
+def lesion_cases(root: Path) -> list[SpineCase]:
+    return [case for case in cord_cases(root) if case.name not in EXCLUDED_CASES]
+
+
+def with_lesions(volume: SliceSet, contrast: str, spacing: tuple, rng, count: int | None) -> tuple:
+    """(image, lesion mask) of ``volume`` with ``count`` synthetic lesions (None: 0-5)."""
+    cord = volume.mask > 0.5
+    count = int(rng.integers(0, 6)) if count is None else count
+    inserted = insert_lesions(volume.image, cord, spacing, contrast, rng, count=count)
+    return np.clip(inserted.image, 0, 1.5), inserted.mask
+
+
+def lesion_copy(volume: SliceSet, contrast: str, spacing: tuple, rng, window: int) -> LesionCopy:
+    image, mask = with_lesions(volume, contrast, spacing, rng, None)
+    slices, centres = cord_window_centres(volume.mask > 0.5)
+    images = windows(image[slices], centres, window).astype(np.float16)
+    masks = windows(mask[slices].astype(np.float32), centres, window).astype(np.uint8)
+    return LesionCopy(images, masks, masks.reshape(len(masks), -1).any(axis=1))
+
+
+def training_copies(cases, sets, spacings, config, rng) -> list[LesionCopy]:
+    return [lesion_copy(sets[c.name], c.contrast_group, spacings[c.name], rng, config["window"])
+            for c in cases for _ in range(config["copies"])]
+
+
+def sample_batch(copies: list[LesionCopy], count: int, lesion_rate: float, rng) -> tuple:
+    images, masks = [], []
+    for _ in range(count):
+        chosen = copies[rng.integers(len(copies))]
+        pool = np.flatnonzero(chosen.with_lesion) if rng.random() < lesion_rate else np.arange(len(chosen.images))
+        index = rng.choice(pool if len(pool) else np.arange(len(chosen.images)))
+        images.append(chosen.images[index].astype(np.float32))
+        masks.append(chosen.masks[index].astype(np.float32))
+    return torch.from_numpy(np.stack(images)[:, None]), torch.from_numpy(np.stack(masks)[:, None])
+
+
+def fit(config: dict, copies: list[LesionCopy], log=None) -> torch.nn.Module:
+    """Train for ``config['steps']`` steps; returns the network in eval mode."""
+    common.seed_everything(config["seed"])
+    rng = np.random.default_rng(config["seed"])
+    network = build_network(config)
+    optimizer = torch.optim.AdamW(network.parameters(), lr=config["learning_rate"], weight_decay=1e-4)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, config["learning_rate"], total_steps=config["steps"])
+    network.train()
+    for step in tqdm(range(config["steps"]), desc="spine-lesion", unit="step", disable=not config.get("progress", True)):
+        images, masks = sample_batch(copies, config["batch_size"], config["lesion_rate"], rng)
+        images, masks = augment.spatial(images, masks, config["augment"])
+        loss = loss_function(network(augment.intensity(images, config["augment"])), (masks > 0.5).float())
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+        if log and step % 100 == 0:
+            log.info("step %d loss %.4f", step, loss.item())
+    return network.eval()
+
+
+def lesion_scores(prediction: np.ndarray, truth: np.ndarray) -> dict:
+    """Lesion-wise detection (26-connected components, any overlap) and voxel Dice of one scan."""
+    truth_components, truth_count = ndimage.label(truth, structure=np.ones((3, 3, 3)))
+    predicted_components, predicted_count = ndimage.label(prediction, structure=np.ones((3, 3, 3)))
+    detected = len(np.setdiff1d(np.unique(truth_components[prediction]), [0]))
+    false_positive = sum(1 for n in range(1, predicted_count + 1) if not truth[predicted_components == n].any())
+    denominator = prediction.sum() + truth.sum()
+    return {"lesions": int(truth_count), "detected": int(detected), "false_positives": int(false_positive),
+            "dice": None if truth_count == 0 else float(2 * (prediction & truth).sum() / denominator)}
+
+
+def evaluate_copies(network, case: SpineCase, volume: SliceSet, spacing: tuple, config: dict) -> list[dict]:
+    """Scores on ``config['test_copies']`` lesion copies and one lesion-free copy of a held-out image."""
+    rng = np.random.default_rng(config["seed"] + 7919)
+    predict, cord = torch_predictor(network), volume.mask > 0.5
+    rows = []
+    for copy_index in range(config["test_copies"] + 1):
+        count = 0 if copy_index == config["test_copies"] else int(rng.integers(1, 6))
+        image, truth = with_lesions(volume, case.contrast_group, spacing, rng, count)
+        probability = lesion_probability(image, cord, predict, config["window"], normalized=True)
+        prediction = lesion_mask(probability, cord, spacing)
+        rows.append({"case": case.name, "subject": case.subject, "contrast": case.contrast_group,
+                     "copy": copy_index, **lesion_scores(prediction, truth.astype(bool))})
+    return rows
+
+
+def cross_validate(config: dict, run_dir) -> dict:
+    """Leave-one-subject-out CV on synthetic lesions; writes ``cv_results.json`` and the summary."""
+    run_dir, log = common.start_run(config, run_dir)
+    torch.set_num_threads(config.get("threads", 1))
+    root = common.resolve_data_root(config)
+    cases = lesion_cases(root)
+    sets = {case.name: slice_set(case, root, config["inplane_mm"]) for case in cases}
+    spacings = {case.name: _canonical_spacing(case, root, config["inplane_mm"]) for case in cases}
+    rng = np.random.default_rng(config["seed"])
+    rows = []
+    for subject in config.get("subjects") or subjects(cases):
+        training = [c for c in cases if c.subject != subject]
+        network = fit(config, training_copies(training, sets, spacings, config, rng), log)
+        for case in (c for c in cases if c.subject == subject):
+            rows += evaluate_copies(network, case, sets[case.name], spacings[case.name], config)
+        log.info("held out %s: %s", subject, summarise([r for r in rows if r["subject"] == subject]))
+        (run_dir / "cv_results.json").write_text(json.dumps(rows, indent=2))
+    summary = summarise(rows)
+    common.save_metrics(run_dir, summary)
+    return summary
+
+
+def _canonical_spacing(case: SpineCase, root: Path, inplane_mm: float) -> tuple:
+    from ...spine.grid import to_canonical
+    from .data import load_image
+
+    spacing = to_canonical(load_image(case, root), inplane_mm).image.geometry.spacing
+    return (spacing[2], spacing[1], spacing[0])
+
+
+def summarise(rows: list[dict]) -> dict:
+    """Sensitivity (detected / lesions), false positives per scan (all scans and lesion-free ones),
+    mean Dice over scans with lesions."""
+    with_lesions_rows = [r for r in rows if r["lesions"]]
+    lesion_free = [r for r in rows if not r["lesions"]]
+    total = sum(r["lesions"] for r in rows)
+    return {"scans": len(rows), "lesions": total,
+            "sensitivity": sum(r["detected"] for r in rows) / max(total, 1),
+            "false_positives_per_scan": float(np.mean([r["false_positives"] for r in rows])),
+            "false_positives_per_lesion_free_scan": float(np.mean([r["false_positives"] for r in lesion_free])) if lesion_free else None,
+            "dice_mean": float(np.mean([r["dice"] for r in with_lesions_rows])) if with_lesions_rows else None}
+
+
+def train(config: dict, run_dir) -> dict:
+    """Train the shipped lesion model on every lesion case; export ONNX; CV metrics from ``cv_run``."""
+    run_dir, log = common.start_run(config, run_dir)
+    torch.set_num_threads(config.get("threads", 1))
+    root = common.resolve_data_root(config)
+    cases = lesion_cases(root)
+    sets = {case.name: slice_set(case, root, config["inplane_mm"]) for case in cases}
+    spacings = {case.name: _canonical_spacing(case, root, config["inplane_mm"]) for case in cases}
+    network = fit(config, training_copies(cases, sets, spacings, config, np.random.default_rng(config["seed"])), log)
+    torch.save(network.state_dict(), run_dir / "best.pt")
+    metrics = {"train_cases": len(cases), "train_subjects": len(subjects(cases))}
+    if config.get("cv_run"):
+        cv_dir = Path(config["cv_run"])
+        cv_dir = cv_dir if cv_dir.is_absolute() else common.REPO_ROOT / cv_dir
+        metrics.update({f"loso_{k}": v for k, v in summarise(json.loads((cv_dir / "cv_results.json").read_text())).items()
+                        if v is not None})
+    common.save_metrics(run_dir, metrics)
+    export(network, config["window"], run_dir / config["onnx_name"])
+    return metrics
+
+
+def export(network, window: int, path: Path) -> Path:
+    """ONNX export with a dynamic batch axis (windows are ``window`` x ``window``)."""
+    common.export_onnx(network, (torch.zeros(1, 1, window, window),), path, INPUT_NAMES, OUTPUT_NAMES)
+    return path
