@@ -79,6 +79,21 @@ TASKS: dict[str, Task] = {
         outputs="lesionai.severity.outputs",
         phantoms="lesionai.phantoms.cxr:phantom_inputs",
     ),
+    "spine": Task(
+        name="spine",
+        title="LesionSegmentation",
+        summary="scan check, spinal cord and lesion segmentation and cord measures of spinal MRI",
+        input_help="NIfTI, NRRD or MHA volumes or DICOM series folders of spinal MRI",
+        pipeline="lesionai.spine.pipeline:SpinePipeline",
+        outputs="lesionai.spine.outputs",
+        phantoms="lesionai.phantoms.spine:phantom_inputs",
+        options=(
+            Option(("--no-lesions",), "lesions", {"action": "store_false", "help": "segment the spinal cord only"}),
+            Option(("--force",), "force", {"action": "store_true",
+                                           "help": "segment even when the scan check says it is not a spinal MRI"}),
+        ),
+        unit="volume",
+    ),
 }
 
 

@@ -24,6 +24,7 @@ the module layout is not part of the interface.
 from .heatmaps import heatmap_volume_node
 from .hierarchy import place_under, scene_transaction
 from .segmentations import (
+    create_closed_surface,
     labelmap_from_segmentation,
     load_segmentation,
     save_segmentation,
@@ -47,6 +48,7 @@ __all__ = [
     "labelmap_from_segmentation",
     "save_segmentation",
     "load_segmentation",
+    "create_closed_surface",
     "table_node_from_rows",
     "heatmap_volume_node",
     "place_under",

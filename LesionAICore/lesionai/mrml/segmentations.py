@@ -22,7 +22,7 @@ from .segments import TERMINOLOGY_TAG, SegmentSpec, Terminology
 from .volumes import _smallest_label_array, _stem, _vtk_matrix, image_from_volume_node
 
 __all__ = ["segmentation_node_from_labelmap", "segmentation_node_from_labelmaps",
-           "labelmap_from_segmentation", "save_segmentation", "load_segmentation"]
+           "labelmap_from_segmentation", "save_segmentation", "load_segmentation", "create_closed_surface"]
 
 
 def segmentation_node_from_labelmap(scene, labels: Image, segments: Sequence[SegmentSpec],
@@ -51,6 +51,7 @@ def segmentation_node_from_labelmaps(scene, labelmaps: Sequence[tuple[Image, Seq
 
     for labels, segments in labelmaps:
         _require_described_labels(labels.array, segments)
+    ensure_conversion_rules()
     node = scene.AddNewNodeByClass("vtkMRMLSegmentationNode", name)
     node.CreateDefaultDisplayNodes()
     layers = [(_oriented_image_data(labels), segments) for labels, segments in labelmaps]
@@ -116,6 +117,7 @@ def load_segmentation(path, scene):
     path = Path(path)
     if not path.is_file():
         raise InputError(f"Segmentation file not found: {path}")
+    ensure_conversion_rules()
     node = scene.AddNewNodeByClass("vtkMRMLSegmentationNode", _stem(path))
     storage = scene.AddNewNodeByClass("vtkMRMLSegmentationStorageNode")
     storage.SetFileName(str(path))
@@ -197,3 +199,26 @@ def _segment_specs(segmentation, segment_ids: list[str]) -> list[SegmentSpec]:
                        if segment.GetTag(TERMINOLOGY_TAG, tag) else None)
         specs.append(SegmentSpec(value, segment.GetName(), tuple(segment.GetColor()), terminology))
     return specs
+
+
+def create_closed_surface(segmentation_node) -> bool:
+    """Give the segmentation a closed-surface representation, so the 3D views show its segments.
+
+    Segmentation nodes made by this module can always convert (see :func:`ensure_conversion_rules`).
+    Returns True when the surface exists.
+    """
+    return bool(segmentation_node.CreateClosedSurfaceRepresentation())
+
+
+def ensure_conversion_rules() -> None:
+    """Register the label map <-> closed surface conversion rules when none are registered.
+
+    The Slicer application registers them at start-up; a headless scene (``slicer-core``) has none,
+    and a segmentation takes its rules from the factory when it is created.
+    """
+    import slicer
+
+    factory = slicer.vtkSegmentationConverterFactory.GetInstance()
+    if not factory.GetConverterRules():
+        factory.RegisterConverterRule(slicer.vtkBinaryLabelmapToClosedSurfaceConversionRule())
+        factory.RegisterConverterRule(slicer.vtkClosedSurfaceToBinaryLabelmapConversionRule())

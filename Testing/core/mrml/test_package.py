@@ -21,7 +21,7 @@ def test_every_public_name_is_importable_from_the_package():
     exported = {"CodedEntry", "Terminology", "SegmentSpec", "image_from_volume_node",
                 "volume_node_from_image", "update_volume_node", "load_volume",
                 "segmentation_node_from_labelmap", "segmentation_node_from_labelmaps",
-                "labelmap_from_segmentation", "save_segmentation", "load_segmentation",
+                "labelmap_from_segmentation", "save_segmentation", "load_segmentation", "create_closed_surface",
                 "table_node_from_rows", "heatmap_volume_node", "place_under", "scene_transaction"}
     assert set(lesionai.mrml.__all__) == exported
     namespace = {}

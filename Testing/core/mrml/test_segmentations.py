@@ -103,3 +103,13 @@ def test_unreadable_segmentation_file(scene, tmp_path):
     path.write_text("not a segmentation")
     with pytest.raises(InputError, match="broken.seg.nrrd"):
         load_segmentation(path, scene)
+
+
+def test_a_closed_surface_is_made_for_the_3d_view_even_headless(scene, lung_segments, lung_labels):
+    from lesionai.mrml import create_closed_surface, segmentation_node_from_labelmap
+
+    node = segmentation_node_from_labelmap(scene, lung_labels(), lung_segments, "lungs")
+    assert create_closed_surface(node)
+    segment = node.GetSegmentation().GetNthSegment(0)
+    surface = segment.GetRepresentation("Closed surface")
+    assert surface is not None and surface.GetNumberOfPoints() > 0

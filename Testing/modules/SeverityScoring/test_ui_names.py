@@ -11,7 +11,6 @@ from __future__ import annotations
 import ast
 import sys
 import xml.etree.ElementTree as ElementTree
-from pathlib import Path
 
 import pytest
 

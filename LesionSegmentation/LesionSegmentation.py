@@ -1,0 +1,89 @@
+"""LesionSegmentation: scan check, spinal cord and lesion segmentation with cord measures on spinal MRI.
+
+This file only wires the module together: the panel (``LesionSegmentationLib.widget``) receives its
+logic; the Qt-free ``LesionSegmentationLib.logic`` runs the pipeline (here or in a background
+process, through the shared ``lesionai.slicer`` machinery) and adds the result nodes. The logic is
+tested headlessly on real MRML; the panel runs in Slicer, exercised by LesionSegmentationTest.
+"""
+
+import time
+
+import slicer
+from slicer.ScriptedLoadableModule import (
+    ScriptedLoadableModule, ScriptedLoadableModuleLogic, ScriptedLoadableModuleTest, ScriptedLoadableModuleWidget)
+
+from LesionSegmentationLib import logic as spine
+from LesionSegmentationLib.widget import POLL_INTERVAL_MS, LesionSegmentationPanel
+
+
+class LesionSegmentation(ScriptedLoadableModule):
+    def __init__(self, parent):
+        ScriptedLoadableModule.__init__(self, parent)
+        self.parent.title = "Lesion Segmentation"
+        self.parent.categories = ["LesionAI"]
+        self.parent.dependencies = ["LesionAICore"]
+        self.parent.contributors = ["LesionAI contributors"]
+        self.parent.helpText = (
+            "Checks what a scan is (anatomy, spine region, view, contrast), segments the spinal cord and lesions "
+            "in it, and measures the cord (volume, length, cross-sectional area per slice) and each lesion "
+            "(volume, centroid, length along the cord, largest axial area, vertebral level). The run happens in "
+            "a background process and can be cancelled. For research use only, not for diagnosis.")
+        self.parent.acknowledgementText = (
+            "LesionAI is open source (Apache-2.0). The spinal cord and lesion models were trained on the public "
+            "Spinal Cord Toolbox test data (MIT); the model registry credits each dataset.")
+
+
+class LesionSegmentationWidget(ScriptedLoadableModuleWidget):
+    """Hands the module layout, with the logic, to LesionSegmentationLib.widget."""
+
+    def setup(self):
+        ScriptedLoadableModuleWidget.setup(self)
+        self.logic = LesionSegmentationLogic()
+        self.panel = LesionSegmentationPanel(self.layout, self.logic)
+
+    def cleanup(self):
+        self.panel.cleanup()
+
+
+class LesionSegmentationLogic(ScriptedLoadableModuleLogic, spine.LesionSegmentationLogic):
+    """The Qt-free logic with Slicer's module-logic base."""
+
+    def __init__(self, pipeline=None):
+        ScriptedLoadableModuleLogic.__init__(self)
+        spine.LesionSegmentationLogic.__init__(self, pipeline=pipeline)
+
+
+class LesionSegmentationTest(ScriptedLoadableModuleTest):
+    """Both run paths on the generated spine phantom, inside Slicer: cord and lesion segments, tables."""
+
+    def setUp(self):
+        slicer.mrmlScene.Clear()
+
+    def runTest(self):
+        try:
+            import onnxruntime  # noqa: F401
+        except ImportError:
+            self.skipTest("onnxruntime is not installed: open the module and press Apply once to install it")
+        for test in (self.test_blocking_run, self.test_background_run):
+            self.setUp()
+            test()
+
+    def test_blocking_run(self):
+        logic = LesionSegmentationLogic()
+        self.assertCord(logic.process(logic.add_sample_volume(slicer.mrmlScene)))
+
+    def test_background_run(self):
+        logic = LesionSegmentationLogic()
+        job = logic.start(logic.add_sample_volume(slicer.mrmlScene))
+        while job.running:
+            job.poll()
+            slicer.app.processEvents()
+            time.sleep(POLL_INTERVAL_MS / 1000)
+        self.assertCord(logic.finish(job, slicer.mrmlScene))
+
+    def assertCord(self, nodes):
+        segmentation = nodes.segmentation.GetSegmentation()
+        names = {segmentation.GetNthSegment(index).GetName() for index in range(segmentation.GetNumberOfSegments())}
+        self.assertIn("spinal cord", names)
+        self.assertGreater(nodes.cord_table.GetNumberOfRows(), 0)
+        self.delayDisplay("LesionSegmentation test passed")

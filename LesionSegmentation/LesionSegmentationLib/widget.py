@@ -1,0 +1,134 @@
+"""The LesionSegmentation panel, built in code: input selector, Apply/Cancel, progress, results.
+
+Needs the Slicer application (Qt); the module file creates it with its logic
+(``LesionSegmentationPanel(layout, logic)``). What it shows comes from the Qt-free
+:mod:`.logic`: the scan check in large type with its warnings, the lesion and cord tables, the CSA
+plot and the segmentation in 2D and 3D.
+"""
+
+import ctk
+import qt
+import slicer
+
+from lesionai.dependencies import ensure_in_slicer
+
+POLL_INTERVAL_MS = 200
+
+
+class LesionSegmentationPanel:
+    """Widgets of the module panel, bound to ``logic`` (LesionSegmentationLogic or a fake)."""
+
+    def __init__(self, layout, logic):
+        self.logic, self._job, self._dependenciesReady = logic, None, False
+        self._pollTimer = qt.QTimer()
+        self._pollTimer.setInterval(POLL_INTERVAL_MS)
+        self._pollTimer.connect("timeout()", self.onPollJob)
+        self._buildInputs(layout)
+        self._buildResults(layout)
+        layout.addStretch(1)
+        self._setRunning(False)
+
+    def _buildInputs(self, layout):
+        section = ctk.ctkCollapsibleButton()
+        section.text = "Input"
+        form = qt.QFormLayout(section)
+        self.inputSelector = slicer.qMRMLNodeComboBox()
+        self.inputSelector.nodeTypes = ["vtkMRMLScalarVolumeNode"]
+        self.inputSelector.addEnabled = self.inputSelector.removeEnabled = False
+        self.inputSelector.setMRMLScene(slicer.mrmlScene)
+        self.inputSelector.toolTip = "Spinal MRI volume (sagittal or axial; T1w, T2w, T2*w, ...)"
+        form.addRow("Spinal MRI:", self.inputSelector)
+        self.lesionsCheckBox = qt.QCheckBox("Segment lesions")
+        self.lesionsCheckBox.checked = True
+        form.addRow(self.lesionsCheckBox)
+        self.forceCheckBox = qt.QCheckBox("Process even if the scan check says it is not a spinal MRI")
+        form.addRow(self.forceCheckBox)
+        self.sampleButton = qt.QPushButton("Add a sample spine MRI")
+        self.sampleButton.toolTip = "A generated T2w spine phantom with two lesions: no patient data needed"
+        self.sampleButton.connect("clicked(bool)", self.onSampleButton)
+        form.addRow(self.sampleButton)
+        self.applyButton = qt.QPushButton("Apply")
+        self.applyButton.connect("clicked(bool)", self.onApplyButton)
+        form.addRow(self.applyButton)
+        self.progressBar = qt.QProgressBar()
+        form.addRow(self.progressBar)
+        layout.addWidget(section)
+
+    def _buildResults(self, layout):
+        section = ctk.ctkCollapsibleButton()
+        section.text = "Results"
+        column = qt.QVBoxLayout(section)
+        self.scanCheckLabel = qt.QLabel("")
+        self.scanCheckLabel.setStyleSheet("font-size: 14pt; font-weight: bold")
+        self.summaryLabel = qt.QLabel("")
+        self.warningsLabel = qt.QLabel("")
+        self.warningsLabel.setStyleSheet("color: #c05000")
+        self.warningsLabel.wordWrap = True
+        self.lesionTableView = slicer.qMRMLTableView()
+        self.lesionTableView.setMRMLScene(slicer.mrmlScene)
+        for widget in (self.scanCheckLabel, self.summaryLabel, self.warningsLabel, self.lesionTableView):
+            column.addWidget(widget)
+        layout.addWidget(section)
+
+    def onSampleButton(self):
+        with slicer.util.tryWithErrorDisplay("Could not add the sample volume.", waitCursor=True):
+            volume = self.logic.add_sample_volume(slicer.mrmlScene)
+            self.inputSelector.setCurrentNode(volume)
+            slicer.util.setSliceViewerLayers(background=volume, fit=True)
+
+    def onApplyButton(self):
+        if self._job is not None:
+            self.cancelJob()
+            return
+        if not self._dependenciesReady:
+            ensure_in_slicer("LesionSegmentation")  # asks before installing; not under a busy cursor
+            self._dependenciesReady = True
+        with slicer.util.tryWithErrorDisplay("Could not start LesionSegmentation.", waitCursor=True):
+            options = ([] if self.lesionsCheckBox.checked else ["--no-lesions"]) + \
+                (["--force"] if self.forceCheckBox.checked else [])
+            self._job = self.logic.start(self.inputSelector.currentNode(), options=options)
+            self._showWarnings([])
+            self._setRunning(True)
+
+    def onPollJob(self):
+        for event in self._job.poll():
+            if event.get("event") == "log":
+                print(f"LesionSegmentation: {event.get('message')}")  # reaches the Python console and the log
+        self.progressBar.value = int(round(100 * self._job.fraction))
+        self.progressBar.format = f"{self._job.message}  %p%"
+        if self._job.running:
+            return
+        job, self._job = self._job, None
+        self._setRunning(False)
+        with slicer.util.tryWithErrorDisplay("LesionSegmentation failed.", waitCursor=True):
+            self.showResult(self.logic.finish(job, slicer.mrmlScene))
+
+    def showResult(self, nodes):
+        check = nodes.scan_check or {}
+        stages = [f"{stage}: {check[stage]['label']}" for stage in ("anatomy", "region", "view", "contrast")
+                  if stage in check]
+        self.scanCheckLabel.text = " | ".join(stages) or "scan check not available"
+        self.summaryLabel.text = nodes.summary
+        self.lesionTableView.setMRMLTableNode(nodes.lesion_table)
+        self._showWarnings(nodes.warnings)
+        slicer.modules.plots.logic().ShowChartInLayout(nodes.csa_plot)
+        slicer.util.setSliceViewerLayers(background=self.inputSelector.currentNode())
+
+    def cancelJob(self):
+        if self._job is not None:
+            job, self._job = self._job, None
+            self._setRunning(False)
+            self.logic.cancel(job)
+
+    def cleanup(self):
+        self.cancelJob()
+
+    def _setRunning(self, running):
+        (self._pollTimer.start if running else self._pollTimer.stop)()
+        self.applyButton.text = "Cancel" if running else "Apply"
+        self.progressBar.value = 0
+        self.progressBar.visible = running
+
+    def _showWarnings(self, warnings):
+        self.warningsLabel.text = "\n".join(f"Warning: {warning}" for warning in warnings)
+        self.warningsLabel.visible = bool(warnings)
