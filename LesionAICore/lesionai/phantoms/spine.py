@@ -56,13 +56,15 @@ class SpinePhantom:
 
     ``image.array`` is float32 ``[k, j, i]`` (arbitrary scanner units, about 0..1200).
     ``cord_mask`` (bool) is the whole cord including lesions, ``lesion_mask`` (bool) the lesions,
-    ``labels`` (uint8) 0 background, 1 cord, 2 lesion; all share the image's shape and geometry.
+    ``labels`` (uint8) 0 background, 1 cord, 2 lesion; ``canal_mask`` (bool) the dural sac (CSF and
+    cord); all share the image's shape and geometry.
     """
 
     image: Image
     cord_mask: np.ndarray
     lesion_mask: np.ndarray
     labels: np.ndarray
+    canal_mask: np.ndarray
     seed: int
     view: str
     contrast: str
@@ -110,11 +112,12 @@ def generate_spine_phantom(seed: int = 0, shape: tuple[int, int, int] | None = N
     spine = random_spine_shape(rng)
     geometry, grid = _place_grid(spine, view, region, shape, spacing, rng)
     signal = _jittered_signal(contrast, rng)
-    intensity, cord = _draw_anatomy(spine, grid, signal, region)
+    intensity, cord, canal = _draw_anatomy(spine, grid, signal, region)
     lesion = _draw_lesions(spine, grid, cord, lesions, rng)
     intensity = _blend(intensity, _soft_lesion(lesion, grid), signal["lesion"])
     intensity = _acquire(intensity, grid, rng)
-    return _phantom(intensity, cord, lesion < 1.0, geometry, _Phantom(seed, view, contrast, region))
+    masks = {"cord": cord, "lesion": lesion < 1.0, "canal": canal | cord}
+    return _phantom(intensity, masks, geometry, _Phantom(seed, view, contrast, region))
 
 
 # --------------------------------------------------------------------------------------------
@@ -151,8 +154,8 @@ def _to_array_order(volume_xyz: np.ndarray, view: str) -> np.ndarray:
 # Anatomy
 
 
-def _draw_anatomy(spine: SpineShape, grid: _Grid, signal: dict, region: str) -> tuple[np.ndarray, np.ndarray]:
-    """Signal (x, y, z) of the patient without lesions or noise, and the hard cord mask."""
+def _draw_anatomy(spine: SpineShape, grid: _Grid, signal: dict, region: str):
+    """Signal (x, y, z) of the patient without lesions or noise, and the hard cord and canal masks."""
     canal_x, canal_y = spine.canal_centre(grid.z)
     dx, dy = grid.x - canal_x, grid.y - canal_y
     intensity = _draw_body(spine, grid, dy, signal)
@@ -252,7 +255,7 @@ def _draw_posterior_elements(spine: SpineShape, grid: _Grid, dx, dy, intensity: 
 
 
 def _draw_canal(spine: SpineShape, grid: _Grid, dx, dy, intensity: np.ndarray, signal: dict):
-    """CSF in the dural sac and the cord inside it; returns the signal and the hard cord mask."""
+    """CSF in the dural sac and the cord inside it; returns the signal and the hard cord and canal masks."""
     canal_lr, canal_ap = spine.canal_semi_axes(grid.z)
     canal = _ellipse_r2(dx, dy, canal_lr, canal_ap)
     intensity = _blend(intensity, _soft(canal, canal_ap, grid.edge_xy), signal["csf"])
@@ -260,7 +263,7 @@ def _draw_canal(spine: SpineShape, grid: _Grid, dx, dy, intensity: np.ndarray, s
     present = cord_lr > 0.3
     cord = _ellipse_r2(dx, dy - 0.12 * canal_ap, np.maximum(cord_lr, 0.3), np.maximum(cord_ap, 0.3))
     cord_signal = _soft(cord, cord_ap, grid.edge_xy) * present
-    return _blend(intensity, cord_signal, signal["cord"]), ((cord < 1.0) & present)
+    return _blend(intensity, cord_signal, signal["cord"]), ((cord < 1.0) & present), canal < 1.0
 
 
 # --------------------------------------------------------------------------------------------
@@ -374,14 +377,14 @@ class _Phantom:
     region: str
 
 
-def _phantom(intensity, cord, lesion, geometry: Geometry, about: _Phantom) -> SpinePhantom:
-    cord_mask = _to_array_order(cord, about.view)
-    lesion_mask = _to_array_order(lesion, about.view)
+def _phantom(intensity, masks: dict, geometry: Geometry, about: _Phantom) -> SpinePhantom:
+    cord_mask, lesion_mask, canal_mask = (_to_array_order(masks[name], about.view) for name in ("cord", "lesion", "canal"))
     labels = np.where(lesion_mask, LESION, np.where(cord_mask, CORD, 0)).astype(np.uint8)
     metadata = {"phantom_seed": int(about.seed), "phantom_view": about.view, "phantom_contrast": about.contrast,
                 "phantom_region": about.region, "pixel_spacing_known": True}
     image = Image(_to_array_order(intensity, about.view), geometry, metadata)
-    return SpinePhantom(image, cord_mask, lesion_mask, labels, int(about.seed), about.view, about.contrast, about.region)
+    return SpinePhantom(image, cord_mask, lesion_mask, labels, canal_mask, int(about.seed), about.view, about.contrast,
+                        about.region)
 
 
 def _jittered_signal(contrast: str, rng) -> dict:
