@@ -33,13 +33,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from lesionai.errors import InputError
-from lesionai.mrml import heatmap_volume_node, image_from_volume_node, segmentation_node_from_labelmaps, table_node_from_rows
-from lesionai.process import BackgroundProcess
+from lesionai.mrml import heatmap_volume_node, segmentation_node_from_labelmaps, table_node_from_rows
 from lesionai.slicer.jobs import TaskJob, TaskRunner
 from lesionai.slicer.loading import add_nodes_beside
+from lesionai.slicer.logic import TaskLogic
 from lesionai.slicer.volumes import check_scalar_volume_node, scene_of
 
 from .presentation import (
@@ -91,28 +91,25 @@ class SeverityNodes:
         return summary_line(self.global_score, self.opacity_global_score, self.low_confidence_zones)
 
 
-class SeverityScoringLogic:
+class SeverityScoringLogic(TaskLogic):
     """Runs SeverityScoring on a volume node and adds the result nodes to a scene.
 
     ``pipeline``: an object with ``run(image, progress=None) -> SeverityResult`` used by
     :meth:`process`; by default a ``lesionai.severity.pipeline.SeverityPipeline`` created on first
     use (pass ``SeverityPipeline(threads=4)`` to choose threads). ``process_factory``: called as
     ``process_factory(argv, env=...)`` by :meth:`start`; by default
-    :class:`lesionai.process.BackgroundProcess`.
+    :class:`lesionai.process.BackgroundProcess`. :meth:`start` writes the input to ``input.nrrd``
+    in a fresh temporary folder (inside ``workdir`` when given; never beside the user's files),
+    which :meth:`finish` and :meth:`cancel` delete.
     """
 
-    def __init__(self, pipeline=None, process_factory: Callable[..., Any] = BackgroundProcess):
-        self._pipeline = pipeline
-        self._runner = TaskRunner(TASK, process_factory, check_input=check_radiograph_node, title="Severity scoring")
+    task_name = TASK
+    expected_input = "a chest radiograph"
 
-    def process(self, volume_node, scene=None, progress=None) -> SeverityNodes:
-        """Run the pipeline here and add its nodes to ``scene`` (default: the input's scene).
+    def check_input(self, volume_node) -> None:
+        check_radiograph_node(volume_node)
 
-        ``progress`` is handed to the pipeline's ``run``. Raises InputError, before the scene is
-        touched, when the input is not a single-slice scalar volume in a scene.
-        """
-        scene = scene_for(volume_node, scene)
-        result = self.pipeline.run(image_from_volume_node(volume_node), progress=progress)
+    def add_nodes(self, scene, volume_node, result) -> SeverityNodes:
         return add_result_nodes(scene, volume_node, result)
 
     def add_sample_radiograph(self, scene, seed: int = 7):
@@ -123,37 +120,6 @@ class SeverityScoringLogic:
 
         image = generate_cxr_phantom(seed=seed, size=(1024, 1024)).image
         return volume_node_from_image(scene, image, scene.GenerateUniqueName(SAMPLE_NAME))
-
-    @property
-    def pipeline(self):
-        if self._pipeline is None:
-            from lesionai.severity.pipeline import SeverityPipeline  # loads onnxruntime: only on use
-
-            self._pipeline = SeverityPipeline()
-        return self._pipeline
-
-    def start(self, volume_node, workdir=None, *, threads: int = 0, use_gpu: bool = True) -> TaskJob:
-        """Start the severity CLI on ``volume_node`` in a child process and return its job.
-
-        The input is written to ``input.nrrd`` in a fresh temporary folder (created inside
-        ``workdir`` when given, else in the system temporary folder; never beside the user's
-        files), which :meth:`finish` and :meth:`cancel` delete. ``threads`` > 0 fixes the number of
-        inference threads; ``use_gpu`` False keeps inference on the CPU. Raises InputError (before
-        anything is written) for an unusable input, ProcessError when the child cannot start.
-        """
-        return self._runner.start(volume_node, workdir, threads=threads, use_gpu=use_gpu)
-
-    def finish(self, job: TaskJob, scene) -> SeverityNodes:
-        """Wait for ``job``, read the CLI outputs and add the result nodes to ``scene``.
-
-        Raises CancelledError for a cancelled job and ProcessError when the child failed or wrote
-        no outputs; the scene is then unchanged. The job's temporary folder is deleted either way.
-        """
-        return self._runner.finish(job, scene, add_result_nodes)
-
-    def cancel(self, job: TaskJob) -> None:
-        """Stop ``job``'s process tree (blocks a few seconds at most) and delete its files."""
-        self._runner.cancel(job)
 
 
 def check_radiograph_node(volume_node) -> None:
