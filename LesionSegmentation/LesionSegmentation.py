@@ -12,6 +12,8 @@ import slicer
 from slicer.ScriptedLoadableModule import (
     ScriptedLoadableModule, ScriptedLoadableModuleLogic, ScriptedLoadableModuleTest, ScriptedLoadableModuleWidget)
 
+from lesionai.dependencies import INFERENCE_REQUIREMENTS, missing_requirements
+
 from LesionSegmentationLib import logic as spine
 from LesionSegmentationLib.widget import POLL_INTERVAL_MS, LesionSegmentationPanel
 
@@ -60,10 +62,9 @@ class LesionSegmentationTest(ScriptedLoadableModuleTest):
         slicer.mrmlScene.Clear()
 
     def runTest(self):
-        try:
-            import onnxruntime  # noqa: F401
-        except ImportError:
-            self.skipTest("onnxruntime is not installed: open the module and press Apply once to install it")
+        missing = missing_requirements(INFERENCE_REQUIREMENTS)
+        if missing:  # a self-test never installs: the module asks the user on its first Apply
+            self.skipTest(f"not installed: {', '.join(missing)}; press Apply once in the module to install them")
         for test in (self.test_blocking_run, self.test_background_run):
             self.setUp()
             test()

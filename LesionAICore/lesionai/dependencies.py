@@ -6,7 +6,9 @@ numpy, SimpleITK or VTK from pip (or pulling in the slicer-core wheel) breaks th
 never needs it inside Slicer.
 
 >>> missing_requirements({"onnxruntime": ">=1.17"})  # [] when a recent onnxruntime is installed  # doctest: +SKIP
->>> ensure_requirements(INFERENCE_REQUIREMENTS, confirm=ask_user, installer=slicer_installer())  # doctest: +SKIP
+>>> ensure_requirements(INFERENCE_REQUIREMENTS, confirm=ask_user, installer=pip_installer)  # doctest: +SKIP
+
+Installing into the running Slicer (asking first) is :mod:`lesionai.slicer.dependencies`.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ import importlib
 import importlib.metadata
 import re
 from collections.abc import Callable, Iterable, Mapping
-from pathlib import Path
 
 from lesionai.errors import DependencyError
 
@@ -88,78 +89,12 @@ def refuse_protected(requirements: Iterable[str]) -> None:
         )
 
 
-def slicer_installer() -> Callable[[list[str]], None]:
-    """An installer for :func:`ensure_requirements` that pip-installs into the running Slicer.
-
-    Uses Slicer's ``pip_ensure`` (``slicer.pydeps`` or ``slicer.packaging``, Slicer >= 5.11) when
-    present, else ``slicer.util.pip_install``. Works only inside the Slicer application.
-    """
-    import slicer.util  # only the Slicer application can install into itself
-
-    def install(requirements: list[str]) -> None:
-        refuse_protected(requirements)
-        constraints = write_bundled_constraints()
-        try:
-            pip_ensure = _slicer_pip_ensure()
-            if pip_ensure is None:
-                slicer.util.pip_install(list(requirements) + ["--constraint", str(constraints)])
-                return
-            from packaging.requirements import Requirement
-
-            pip_ensure([Requirement(text) for text in requirements], constraints=str(constraints),
-                       prompt_install=False, requester="LesionAI")
-        finally:
-            constraints.unlink(missing_ok=True)
-
-    return install
 
 
-def write_bundled_constraints() -> Path:
-    """A pip constraints file pinning the packages Slicer ships at their installed versions.
-
-    Requirements only name the top-level packages; the constraints also stop pip from upgrading
-    numpy, SimpleITK, VTK or scipy to satisfy a dependency of one of them (pip then fails instead,
-    which :func:`ensure_requirements` reports).
-    """
-    import tempfile
-
-    pins = []
-    for name in SLICER_BUNDLED:
-        try:
-            pins.append(f"{name}=={importlib.metadata.version(name)}")
-        except importlib.metadata.PackageNotFoundError:
-            continue
-    handle = tempfile.NamedTemporaryFile("w", suffix="-constraints.txt", prefix="lesionai-", delete=False)
-    with handle:
-        handle.write("\n".join(pins) + "\n")
-    return Path(handle.name)
 
 
-def ensure_in_slicer(module_title: str, requirements: Requirements = INFERENCE_REQUIREMENTS) -> list[str]:
-    """Inside Slicer: ask the user with an OK/Cancel dialog, then install what ``requirements`` lacks.
-
-    Returns the requirements installed; raises :class:`DependencyError` when the user declines or
-    the installation fails.
-    """
-    import slicer.util
-
-    def confirm(missing: list[str]) -> bool:
-        question = (f"{module_title} needs these Python packages:\n\n" + "\n".join(missing)
-                    + "\n\nInstall them now? This may take minutes.")
-        return slicer.util.confirmOkCancelDisplay(question, "Install LesionAI packages")
-
-    return ensure_requirements(requirements, confirm=confirm, installer=slicer_installer())
 
 
-def _slicer_pip_ensure():
-    for module_name in ("pydeps", "packaging"):
-        try:
-            module = importlib.import_module(f"slicer.{module_name}")
-        except ImportError:
-            continue
-        if hasattr(module, "pip_ensure"):
-            return module.pip_ensure
-    return None
 
 
 def _satisfied(name: str, specifier: str) -> bool:

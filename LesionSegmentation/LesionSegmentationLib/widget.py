@@ -10,7 +10,7 @@ import ctk
 import qt
 import slicer
 
-from lesionai.dependencies import ensure_in_slicer
+from lesionai.slicer.dependencies import ensure_in_slicer
 
 POLL_INTERVAL_MS = 200
 

@@ -10,7 +10,7 @@ import slicer
 import vtk
 from slicer.util import VTKObservationMixin
 
-from lesionai.dependencies import ensure_in_slicer
+from lesionai.slicer.dependencies import ensure_in_slicer
 
 from . import presentation
 

@@ -11,13 +11,11 @@ from lesionai.dependencies import (
     INFERENCE_REQUIREMENTS,
     PROTECTED,
     SLICER_BUNDLED,
-    ensure_in_slicer,
     ensure_requirements,
     missing_requirements,
     refuse_protected,
-    slicer_installer,
-    write_bundled_constraints,
 )
+from lesionai.slicer.dependencies import ensure_in_slicer, slicer_installer, write_bundled_constraints
 from lesionai.errors import DependencyError
 
 ABSENT = "lesionai-test-absent-package"
@@ -186,7 +184,7 @@ def test_bundled_packages_are_pinned_at_their_installed_versions():
 def test_slicer_installer_passes_the_constraints_to_pip(monkeypatch):
     """Slicer's pip runner is replaced by a recorder (it installs into the running application)."""
     util = pytest.importorskip("slicer.util")
-    import lesionai.dependencies as dependencies
+    import lesionai.slicer.dependencies as dependencies
 
     calls = []
     monkeypatch.setattr(dependencies, "_slicer_pip_ensure", lambda: None)
