@@ -167,21 +167,6 @@ def test_demo_writes_a_report(tmp_path):
     assert cli.main(["demo", "-o", str(tmp_path), "--phantoms", "2", "--progress", "none"]) == 0
 
 
-@pytest.mark.realdata
-def test_real_val_radiographs_are_segmented(shared_data, tmp_path):
-    import csv
-
-    with open(shared_data / "cxr" / "cases.csv", newline="") as handle:
-        cases = [r for r in csv.DictReader(handle) if r["split"] == "val" and r["has_lung_mask"] == "1"][:4]
-    paths = [str(shared_data / "cxr" / "images" / f"{c['stem']}.png") for c in cases]
-    assert cli.main(["severity", *paths, "-o", str(tmp_path), "--progress", "none"]) == 0
-    for case in cases:
-        lungs = read_image(tmp_path / case["stem"] / "lungs.nrrd").array[0]
-        mask = np.asarray(PILImage.open(shared_data / "cxr" / "lung_masks" / f"{case['stem']}.png"))
-        valid = mask != 255
-        assert overlap((lungs > 0) & valid, (mask == 1) & valid) > 0.85
-
-
 def test_without_the_mrml_library_the_labelmaps_are_still_written(phantom_files, tmp_path, monkeypatch):
     from lesionai import results
 

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from lesionai.geometry import Image
-from lesionai.imageio import read_image
 from lesionai.phantoms.cxr import generate_cxr_phantom
 from lesionai.registry import ModelRegistry
 from lesionai.severity.lungs import OPACITY
@@ -70,15 +69,3 @@ def test_registry_without_scoring_models_still_gives_lungs_and_zones(phantom, tm
     case = write_case(phantom.image, result, tmp_path / "case", "phantom")
     assert not (case / "gradcam.nrrd").exists()
     assert json.loads((case / "result.json").read_text())["global_score"] is None
-
-
-@pytest.mark.usefixtures("shared_data")
-def test_scores_on_a_scored_val_radiograph_are_in_range(pipeline, shared_data):
-    import csv
-
-    with open(shared_data / "cxr" / "cases.csv", newline="") as handle:
-        row = next(r for r in csv.DictReader(handle) if r["split"] == "val" and r["brixia_senior_A"] != "")
-    result = pipeline.run(read_image(shared_data / "cxr" / "images" / f"{row['stem']}.png"))
-    senior = sum(int(row[f"brixia_senior_{letter}"]) for letter in "ABCDEF")
-    assert 0 <= result.global_score <= 18 and 0 <= result.opacity_global_score <= 18
-    assert abs(result.global_score - senior) <= 9  # a gross failure (e.g. inverted intensities) is far off
