@@ -107,6 +107,6 @@ def check_volume(image: Image) -> None:
         raise InputError(f"Image array has {array.ndim} dimensions; LesionSegmentation expects a 3D volume [k, j, i]")
     if array.size == 0:
         raise InputError(f"Image has no voxels (shape {tuple(array.shape)})")
-    if sorted(array.shape)[1] < 8:
+    if min(array.shape) < 2 or sorted(array.shape)[1] < 8:
         raise InputError(f"Image of shape {tuple(array.shape)} is a single slice or a thin strip; "
                          "LesionSegmentation needs a 3D spinal MRI volume (axial or sagittal)")

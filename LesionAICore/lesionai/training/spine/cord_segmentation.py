@@ -52,11 +52,16 @@ def build_network(config: dict) -> torch.nn.Module:
 
 def slice_set(case: SpineCase, root: Path, inplane_mm: float = INPLANE_MM) -> SliceSet:
     """Load ``case`` onto the canonical grid with its cord mask (linear interpolation, soft)."""
-    image = to_canonical(load_image(case, root), inplane_mm).image.array
-    mask = to_canonical(load_mask(case.cord_path, root), inplane_mm).image.array
+    return slice_set_of(case.name, load_image(case, root), load_mask(case.cord_path, root), inplane_mm)
+
+
+def slice_set_of(name: str, image, cord_mask, inplane_mm: float = INPLANE_MM) -> SliceSet:
+    """A :class:`SliceSet` of an image and its cord mask (two :class:`~lesionai.geometry.Image` on one grid)."""
+    image = to_canonical(image, inplane_mm).image.array
+    mask = to_canonical(cord_mask.with_array(cord_mask.array.astype(np.float32)), inplane_mm).image.array
     cord_slices = np.flatnonzero(mask.reshape(len(mask), -1).max(axis=1) > 0.5)
     centres = np.array([_centroid(mask[k]) for k in cord_slices])
-    return SliceSet(case.name, normalize_intensity(image), mask.astype(np.float32), cord_slices, centres)
+    return SliceSet(name, normalize_intensity(image), mask.astype(np.float32), cord_slices, centres)
 
 
 def _centroid(plane: np.ndarray) -> np.ndarray:

@@ -1,0 +1,127 @@
+"""SpinePipeline: refused inputs, the scan-check seam, and cord/lesion segmentation of real scans."""
+
+import numpy as np
+import pytest
+
+from lesionai.errors import InputError
+from lesionai.geometry import Geometry, Image
+from lesionai.imageio import read_image
+from lesionai.phantoms.spine import generate_spine_phantom
+from lesionai.registry import ModelRegistry
+from lesionai.spine.labels import CORD, LESION
+from lesionai.spine.pipeline import CORD_MODEL, LESION_MODEL, SpinePipeline
+
+# Measured LOSO cord Dice is >= 0.88 on every sagittal T2w and axial scan of the development set;
+# the shipped model saw these scans, so these floors only catch a broken pipeline or orientation.
+CORD_DICE_FLOOR = {"sct_2014/errsm_23/t2.nii.gz": 0.85, "sct_2014/errsm_18/gre.nii.gz": 0.85,
+                   "sct_testing_data/t2s/t2s.nii.gz": 0.85}
+
+
+@pytest.fixture(scope="module")
+def registry():
+    return ModelRegistry.load()
+
+
+@pytest.fixture(scope="module")
+def shipped(registry):
+    """A pipeline on the packaged models; skips when they are not registered."""
+    if CORD_MODEL not in registry or LESION_MODEL not in registry:
+        pytest.skip("spine models are not in the packaged registry")
+    return SpinePipeline(registry=registry, threads=2, scan_checker=None)
+
+
+class NotSpine:
+    """A scan checker that says 'brain' for every image."""
+
+    class Check:
+        is_spine = False
+        warnings = ["looks like a brain MRI"]
+
+        def as_dict(self):
+            return {"anatomy": {"label": "brain", "probabilities": {"brain": 0.9, "spine": 0.1}}}
+
+    def check(self, image):
+        return self.Check()
+
+
+def _volume(shape=(12, 64, 64)):
+    return Image(np.random.default_rng(0).random(shape).astype(np.float32), Geometry())
+
+
+@pytest.mark.parametrize("array, message", [
+    (np.ones((1, 64, 64), np.float32), "single slice"),
+    (np.zeros((0, 64, 64), np.float32), "no voxels"),
+    (np.full((12, 64, 64), np.nan, np.float32), "no finite"),
+    (np.full((12, 64, 64), 7.0, np.float32), "constant"),
+    (np.ones((64, 64), np.float32), "dimensions"),
+])
+def test_unusable_images_are_refused_with_a_reason(registry, array, message):
+    with pytest.raises(InputError, match=message):
+        SpinePipeline(registry=registry, scan_checker=None).run(Image(array, Geometry()))
+
+
+def test_zero_spacing_is_refused_when_the_image_is_made():
+    with pytest.raises(InputError, match="spacing"):
+        Geometry(spacing=(0.0, 1.0, 1.0))
+
+
+def test_a_4d_diffusion_series_is_refused(registry):
+    series = Image(np.random.default_rng(0).random((6, 5, 40, 42)).astype(np.float32), Geometry(),
+                   {"contrast": "DWI"})
+    with pytest.raises(InputError, match="4D series of 6 volumes"):
+        SpinePipeline(registry=registry, scan_checker=None).run(series)
+
+
+def test_a_scan_that_is_not_spine_gets_a_warning_and_no_cord(registry):
+    result = SpinePipeline(registry=registry, scan_checker=NotSpine()).run(_volume())
+    assert not result.labels.array.any()
+    assert any("not a spinal MRI" in warning for warning in result.warnings)
+    assert result.scan_check["anatomy"]["label"] == "brain"
+
+
+def test_force_segments_a_scan_the_check_rejects(shipped, registry):
+    phantom = generate_spine_phantom(seed=5, view="axial", shape=(12, 160, 160), spacing=(0.5, 0.5, 5.0))
+    result = SpinePipeline(registry=registry, scan_checker=NotSpine(), force=True, threads=2).run(phantom.image)
+    assert any("segmented anyway" in warning for warning in result.warnings)
+    assert result.models[CORD_MODEL]
+
+
+def test_structural_4d_series_uses_its_first_volume(shipped, registry):
+    phantom = generate_spine_phantom(seed=6, view="axial", shape=(10, 128, 128), spacing=(0.5, 0.5, 5.0))
+    series = Image(np.stack([phantom.image.array] * 2), phantom.image.geometry, {"contrast": "T2w"})
+    result = SpinePipeline(registry=registry, scan_checker=None, threads=2).run(series)
+    assert result.labels.array.shape == phantom.image.array.shape
+    assert any("first volume" in warning for warning in result.warnings)
+
+
+def test_nan_voxels_are_zeroed_with_a_warning(shipped):
+    phantom = generate_spine_phantom(seed=8, view="axial", shape=(10, 128, 128), spacing=(0.5, 0.5, 5.0))
+    array = phantom.image.array.copy()
+    array[0, :4, :4] = np.nan
+    result = shipped.run(phantom.image.with_array(array))
+    assert any("NaN" in warning for warning in result.warnings)
+
+
+def _dice(a, b):
+    return 2 * (a & b).sum() / (a.sum() + b.sum())
+
+
+@pytest.mark.parametrize("relative_path", sorted(CORD_DICE_FLOOR))
+def test_cord_of_real_scans_matches_the_reference(shipped, spine_data, relative_path):
+    from lesionai.training.spine.data import read_cases
+
+    case = next(c for c in read_cases(spine_data) if c.path == relative_path)
+    image = read_image(spine_data / case.path)
+    truth = read_image(spine_data / case.cord_path).array > 0.5
+    result = shipped.run(image)
+    assert result.labels.geometry == image.geometry and result.labels.array.shape == image.array.shape
+    assert _dice(result.labels.array >= CORD, truth) >= CORD_DICE_FLOOR[relative_path]
+    assert 40 < result.cord["csa_mm2_mean"] < 110  # adult cervical cord CSA is about 60-90 mm2
+
+
+def test_the_inserted_lesion_of_t2_fake_lesion_is_found(shipped, spine_data):
+    folder = spine_data / "sct_testing_data" / "t2"
+    truth = read_image(folder / "t2_fake_lesion_lesion_seg.nii.gz").array > 0.5
+    result = shipped.run(read_image(folder / "t2_fake_lesion.nii.gz"))
+    assert (result.labels.array == LESION)[truth].any()
+    assert result.lesion_count >= 1
