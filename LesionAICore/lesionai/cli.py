@@ -84,10 +84,13 @@ def _add_export(commands) -> None:
 
 
 def _add_demo(commands) -> None:
-    command = commands.add_parser("demo", help="run SeverityScoring on generated phantoms (or given files)")
-    command.add_argument("inputs", nargs="*", type=Path, help="optional radiographs to add to the phantoms")
+    command = commands.add_parser("demo", help="run every task on generated phantoms (and on given files)")
+    command.add_argument("inputs", nargs="*", type=Path, help="optional images to add, for the task of --task")
     command.add_argument("-o", "--output", type=Path, default=Path("demo-output"))
-    command.add_argument("--phantoms", type=_int_at_least(0), default=3, help="how many phantom radiographs to generate")
+    command.add_argument("--phantoms", type=_int_at_least(0), default=3, help="how many phantoms to generate per task")
+    command.add_argument("--tasks", type=_task_list, default=tuple(TASKS),
+                         help=f"comma-separated tasks to run (default: all: {','.join(TASKS)})")
+    command.add_argument("--task", choices=tuple(TASKS), default="severity", help="the task the given images are for")
     _add_run_options(command, overwrite=False)
     command.set_defaults(handler=_demo)
 
@@ -145,7 +148,7 @@ def _demo(arguments) -> int:
 
     _prepare_output_folder(arguments.output)
     outcome = run_demo(arguments.output, arguments.inputs, phantoms=arguments.phantoms, threads=arguments.threads,
-                       progress=arguments.progress)
+                       progress=arguments.progress, tasks=arguments.tasks, input_task=arguments.task)
     print(f"demo report: {outcome.report}")
     return 0 if not outcome.failed else 1
 
@@ -161,6 +164,14 @@ def _int_at_least(minimum: int):
         return value
 
     return parse
+
+
+def _task_list(text: str) -> tuple[str, ...]:
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    unknown = [name for name in names if name not in TASKS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown task(s) {', '.join(unknown) or text!r}; known: {', '.join(TASKS)}")
+    return names
 
 
 def _existing_file(text: str) -> Path:

@@ -161,10 +161,10 @@ def test_models_list_and_verify(capsys):
 
 
 def test_demo_writes_a_report(tmp_path):
-    assert cli.main(["demo", "-o", str(tmp_path), "--phantoms", "2", "--progress", "none"]) == 0
+    assert cli.main(["demo", "-o", str(tmp_path), "--phantoms", "2", "--tasks", "severity", "--progress", "none"]) == 0
     report = (tmp_path / "index.html").read_text()
-    assert "phantom-1-frontal" in report and (tmp_path / "results" / "phantom-1-frontal" / "overlay.png").is_file()
-    assert cli.main(["demo", "-o", str(tmp_path), "--phantoms", "2", "--progress", "none"]) == 0
+    assert "phantom-1-frontal" in report and (tmp_path / "results" / "severity" / "phantom-1-frontal" / "overlay.png").is_file()
+    assert cli.main(["demo", "-o", str(tmp_path), "--phantoms", "2", "--tasks", "severity", "--progress", "none"]) == 0
 
 
 def test_without_the_mrml_library_the_labelmaps_are_still_written(phantom_files, tmp_path, monkeypatch):

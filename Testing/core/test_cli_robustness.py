@@ -89,7 +89,7 @@ def test_an_output_path_that_is_a_file_is_refused_and_kept(tmp_path, frontal, ca
 
 
 def test_an_interrupted_demo_can_be_run_again(tmp_path):
-    arguments = ["demo", "-o", str(tmp_path), "--phantoms", "1", "--progress", "none"]
+    arguments = ["demo", "-o", str(tmp_path), "--phantoms", "1", "--tasks", "severity", "--progress", "none"]
     assert cli.main(arguments) == 0
     (tmp_path / "index.html").unlink()  # as if the first run had been stopped before writing its report
     assert cli.main(arguments) == 0
@@ -97,7 +97,7 @@ def test_an_interrupted_demo_can_be_run_again(tmp_path):
 
 
 def test_a_demo_with_nothing_to_run_says_so(tmp_path, capsys):
-    assert cli.main(["demo", "-o", str(tmp_path), "--phantoms", "0", "--progress", "none"]) == 1
+    assert cli.main(["demo", "-o", str(tmp_path), "--phantoms", "0", "--tasks", "severity", "--progress", "none"]) == 1
     assert "Nothing to run" in capsys.readouterr().err
 
 
@@ -146,5 +146,5 @@ def test_the_demo_keeps_one_result_per_input_even_with_clashing_names(tmp_path, 
               shutil.copy(frontal, tmp_path / "a-2.nrrd")]
     assert cli.main(["demo", *map(str, inputs), "-o", str(tmp_path / "demo"), "--phantoms", "0",
                      "--progress", "none"]) == 0
-    results = sorted(p.name for p in (tmp_path / "demo" / "results").iterdir())
+    results = sorted(p.name for p in (tmp_path / "demo" / "results" / "severity").iterdir())
     assert results == ["a", "a-2", "a-2-2"]

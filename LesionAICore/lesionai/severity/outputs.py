@@ -114,3 +114,14 @@ def read_case(case_dir: Path) -> SeverityResult:
         view_probabilities=summary.get("view", {}), global_score=summary.get("global_score"),
         opacity_global_score=summary.get("opacity_global_score"),
         heatmap=read_image(heatmap_path) if heatmap_path.is_file() else None)
+
+
+REPORT_COLUMNS = ("lung", "level", "area_mm2", "score", "confidence", "low_confidence", "probabilities",
+                  "opacity_fraction", "opacity_score")
+
+
+def report_table(record: dict) -> tuple[str, dict[str, dict]]:
+    """The demo report's table of a ``result.json`` record: one row per zone, columns in reading order."""
+    rows = {letter: {column: zone[column] for column in REPORT_COLUMNS if column in zone}
+            for letter, zone in record.get("zones", {}).items()}
+    return "zone", rows
