@@ -52,10 +52,10 @@ def recipe_configs(csn: bool, threads: int) -> dict:
 
 
 def splits(nodules, folds: int, seed: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    """[(name, train rows, test rows)]: ``fold0`` .. ``foldK-1``, then ``dev`` (train -> val)."""
+    """[(name, train rows, test rows)]: ``dev`` (train -> val split), then ``fold0`` .. ``foldK-1``."""
     fold_of = stratified_patient_folds(nodules.patients, target_strata(nodules.target, nodules.ggn_like), folds, seed)
     parts = [(f"fold{k}", np.flatnonzero(fold_of != k), np.flatnonzero(fold_of == k)) for k in range(folds)]
-    return parts + [("dev", np.flatnonzero(nodules.splits == "train"), np.flatnonzero(nodules.splits == "val"))]
+    return [("dev", np.flatnonzero(nodules.splits == "train"), np.flatnonzero(nodules.splits == "val"))] + parts
 
 
 def trained(path: Path, network, fit):

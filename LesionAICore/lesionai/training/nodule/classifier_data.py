@@ -23,7 +23,7 @@ import numpy as np
 
 from ...nodule.classifier_input import classifier_crop, feature_vector
 from ...nodule.features import feature_values
-from .. import common
+from ..config import REPO_ROOT, resolve_data_root
 from .data import load_pair, read_cases
 
 TEXTURE_CLASSES = ("ground-glass", "part-solid", "solid")
@@ -88,13 +88,13 @@ def load_nodule_set(config: dict, transform=None) -> NoduleSet:
 
 
 def _lidc_key(config: dict) -> dict:
-    return {"source": "lidc", "data_root": str(common.resolve_data_root(config)), "stages": grid_sizes(config),
+    return {"source": "lidc", "data_root": str(resolve_data_root(config)), "stages": grid_sizes(config),
             "positive_min": config.get("positive_min", 4), "negative_max": config.get("negative_max", 2),
             "csn": bool(config.get("csn", False)), "version": CACHE_VERSION}
 
 
 def _read_lidc(config: dict, transform) -> NoduleSet:
-    root, sizes = common.resolve_data_root(config), grid_sizes(config)
+    root, sizes = resolve_data_root(config), grid_sizes(config)
     records = [_lidc_record(root, case, sizes, config, transform) for case in read_cases(root)]
     return stack_records(records, sizes)
 
@@ -133,7 +133,7 @@ def cached(config: dict, key: dict, build) -> NoduleSet:
     cache_dir = config.get("cache_dir")
     if not cache_dir:
         return build()
-    cache_dir = Path(cache_dir) if Path(cache_dir).is_absolute() else common.REPO_ROOT / cache_dir
+    cache_dir = Path(cache_dir) if Path(cache_dir).is_absolute() else REPO_ROOT / cache_dir
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
     path = cache_dir / f"nodules-{digest}.npz"
     if path.is_file():

@@ -59,19 +59,31 @@ def texture_summary(texture_probabilities: np.ndarray, texture: np.ndarray) -> d
 def stratified_patient_folds(patients: np.ndarray, strata: np.ndarray, folds: int, seed: int) -> np.ndarray:
     """(N,) fold index 0..folds-1; all nodules of a patient share a fold, strata balanced across folds.
 
-    Patients are shuffled with ``seed`` and dealt, largest first, to the fold whose stratum counts are
-    furthest below an even share (a greedy stratified group k-fold). ``strata`` (N,) are small ints.
+    A stratified group k-fold (as scikit-learn's ``StratifiedGroupKFold``): patients, shuffled with
+    ``seed`` and taken in order of decreasing stratum imbalance, each go to the fold that keeps the
+    spread of every stratum's share across folds smallest (ties: the fold with fewest nodules).
+    ``strata`` (N,) are small non-negative ints.
     """
     unique, members = np.unique(patients, return_inverse=True)
-    levels = np.unique(strata)
-    counts = np.stack([np.bincount(members[strata == level], minlength=len(unique)) for level in levels], 1)
+    counts = np.stack([np.bincount(members[strata == level], minlength=len(unique)) for level in np.unique(strata)], 1)
+    totals = counts.sum(0)
     order = np.random.default_rng(seed).permutation(len(unique))
-    order = order[np.argsort(-counts[order].sum(1), kind="stable")]
-    load, fold_of = np.zeros((folds, len(levels))), np.zeros(len(unique), dtype=np.int64)
+    order = order[np.argsort(-np.std(counts[order] / np.maximum(totals, 1), axis=1), kind="stable")]
+    load, fold_of = np.zeros((folds, counts.shape[1])), np.zeros(len(unique), dtype=np.int64)
     for patient in order:
-        fold_of[patient] = int(np.argmin(((load + counts[patient]) / np.maximum(counts.sum(0), 1)).sum(1)))
+        fold_of[patient] = _best_fold(load, counts[patient], totals)
         load[fold_of[patient]] += counts[patient]
     return fold_of[members]
+
+
+def _best_fold(load: np.ndarray, patient_counts: np.ndarray, totals: np.ndarray) -> int:
+    """The fold whose taking ``patient_counts`` leaves the smallest mean spread of stratum shares."""
+    spreads = []
+    for fold in range(len(load)):
+        trial = load.copy()
+        trial[fold] += patient_counts
+        spreads.append((np.std(trial / np.maximum(totals, 1), axis=0).mean(), trial[fold].sum()))
+    return min(range(len(load)), key=lambda fold: spreads[fold])
 
 
 def target_strata(target: np.ndarray, ggn_like: np.ndarray) -> np.ndarray:

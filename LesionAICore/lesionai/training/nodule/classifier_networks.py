@@ -101,7 +101,8 @@ class AttentionBlock(nn.Module):
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         batch, count, width = tokens.shape
         qkv = self.qkv(self.norm_attention(tokens)).reshape(batch, count, 3, self.heads, width // self.heads)
-        query, key, value = qkv.permute(2, 0, 3, 1, 4)
+        qkv = qkv.permute(2, 0, 3, 1, 4)
+        query, key, value = qkv[0], qkv[1], qkv[2]
         weights = torch.softmax(query @ key.transpose(-1, -2) / (width // self.heads) ** 0.5, -1)
         attended = (weights @ value).transpose(1, 2).reshape(batch, count, width)
         tokens = tokens + self.dropout(self.projection(attended))
@@ -160,7 +161,8 @@ class MaskedTabularEncoder(nn.Module):
         """(B, 1 + F, width) encoded tokens: class token first."""
         values = self.standardised(features, missing).unsqueeze(-1)
         embedded = torch.where(missing.unsqueeze(-1) > 0.5, self.mask_token, values * self.value_weight)
-        tokens = torch.cat([self.class_token.expand(len(features), -1, -1), embedded + self.feature_bias], 1)
+        class_token = torch.zeros_like(features[:, :1]).unsqueeze(-1) + self.class_token  # (B, 1, width), any B
+        tokens = torch.cat([class_token, embedded + self.feature_bias], 1)
         return self.norm(self.blocks(tokens))
 
     def encode(self, features: torch.Tensor, missing: torch.Tensor) -> torch.Tensor:

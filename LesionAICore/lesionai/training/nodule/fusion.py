@@ -1,7 +1,7 @@
 """Recipe ``nodule-fusion``: the two frozen branch encoders joined by a small fusion head.
 
 The image branch (``nodule-image`` recipe) and the tabular branch (``nodule-tabular``) are trained
-first (or taken from finished runs: ``image_run``, ``tabular_run``) and frozen. Their
+first (or taken from finished runs: ``image_run``, ``tabular_run``, a run folder or its ``.pt``) and frozen. Their
 representations are projected linearly, concatenated and passed through an MLP with dropout
 (``dropout``, 0.5) to the binary target. The head sees ``augment_copies`` augmented passes of
 every training nodule (image augmentation, random variable masking), since the frozen encoders
@@ -14,19 +14,26 @@ outputs ``fusion_probability``, ``image_probability``, ``tabular_probability`` (
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ...nodule.classifier_input import FEATURE_NAMES
-from .. import common
+from ...errors import InputError
+from ...nodule.classifier_input import FEATURE_NAMES, HU_WINDOW
+from ..config import RECIPES_DIR, load_config
+from ..contracts import Best
+from ..loop import train_batches
+from ..runs import save_config
 from . import image, tabular
-from .classifier_data import NoduleSet, grid_sizes
+from .classifier_data import TEXTURE_CLASSES, NoduleSet, grid_sizes
 from .classifier_metrics import malignancy_summary, texture_summary
 from .classifier_networks import FusedClassifier, FusionHead
+from .recipe_runs import OPTIONAL_KEYS, CohortSplits, flat_numbers, load_splits  # noqa: F401
 
+NAME, MONITOR = "nodule-fusion", None
 INPUT_NAMES = ["crop", "features", "feature_mask"]
 OUTPUT_NAMES = ["fusion_probability", "image_probability", "tabular_probability", "texture_probabilities"]
 SHARED_KEYS = ("seed", "device", "threads", "source", "data_root", "cohort", "positive_min", "negative_max", "task",
@@ -36,8 +43,8 @@ SHARED_KEYS = ("seed", "device", "threads", "source", "data_root", "cohort", "po
 def branch_config(config: dict, branch: str) -> dict:
     """The ``nodule-<branch>`` recipe config (``<branch>_recipe``, default the shipped YAML) with the
     fusion config's data and task keys (:data:`SHARED_KEYS`) and ``<branch>_overrides`` on top."""
-    path = Path(config.get(f"{branch}_recipe") or common.RECIPES_DIR / f"nodule_{branch}.yaml")
-    branch_settings = common.load_config(path if path.is_absolute() else common.RECIPES_DIR / path)
+    path = Path(config.get(f"{branch}_recipe") or RECIPES_DIR / f"nodule_{branch}.yaml")
+    branch_settings = load_config(path if path.is_absolute() else RECIPES_DIR / path)
     branch_settings.update({key: config[key] for key in SHARED_KEYS if key in config})
     branch_settings.update(config.get(f"{branch}_overrides") or {})
     return branch_settings
@@ -76,7 +83,7 @@ def fit_fusion(image_net, tabular_net, nodules: NoduleSet, config: dict, log=Non
         return F.binary_cross_entropy_with_logits(head(image_reps[batch], tabular_reps[batch]), targets[batch])
 
     for epoch in range(config["epochs"]):
-        loss = common.train_epoch(head, optimizer, torch.randperm(len(targets)), config["batch_size"], batch_loss)
+        loss = train_batches(head, optimizer, torch.randperm(len(targets)), config["batch_size"], batch_loss)
         if log:
             log.info("fusion epoch %d loss %.4f", epoch, loss)
     return FusedClassifier(image_net, tabular_net, head).eval()
@@ -115,18 +122,57 @@ def example_inputs(config: dict) -> tuple:
     return torch.zeros(1, 2, *shape), torch.zeros(1, count), torch.ones(1, count)
 
 
-def _branch(config: dict, branch: str, module, train_set: NoduleSet, run_dir: Path, log):
-    """A trained branch: from ``<branch>_run`` (a finished run folder) when given, else trained here."""
+def prepare_config(config: dict) -> dict:
+    """The config with the registry contract (input grid and spacing, output names, labels and task)
+    filled in from the image branch's grid."""
+    config = copy.deepcopy(config)
+    shape, spacing = grid_sizes(branch_config(config, "image"))[-1]
+    model = config.setdefault("model", {})
+    model["input"] = {"name": "crop", "shape": [2, *shape], "spacing_mm": [round(s, 6) for s in spacing],
+                      "normalization": {"method": "window", "low": HU_WINDOW[0], "high": HU_WINDOW[1],
+                                        **(model.get("input") or {}).get("normalization", {})}}
+    model["output"] = {"names": OUTPUT_NAMES, "labels": dict(enumerate(TEXTURE_CLASSES)), "description": config["task"]}
+    return config
+
+
+def load_data(run) -> CohortSplits:
+    return load_splits(run)
+
+
+def train_network(network, data: CohortSplits, run) -> Best:
+    """Both branches (or their finished runs), frozen; then the head. The variables never present in
+    the training split are recorded in the saved config (the classifier masks them)."""
+    image_net = _branch(run.config, "image", data.train, run)
+    tabular_net = _branch(run.config, "tabular", data.train, run)
+    model = fit_fusion(image_net, tabular_net, data.train, run.config, run.log)
+    untrained = [name for name in FEATURE_NAMES if name not in trained_features(data.train)]
+    run.config["model"]["input"]["normalization"]["untrained_features"] = ",".join(untrained)
+    save_config(run.config, run.directory)
+    return Best(None, copy.deepcopy(model.state_dict()), run.config["epochs"] - 1)
+
+
+def _branch(config: dict, branch: str, train_set: NoduleSet, run):
+    """A trained branch: from ``<branch>_run`` (a finished run folder) when given, else trained here
+    (weights saved as ``<branch>.pt`` in the run folder)."""
     settings = branch_config(config, branch)
-    finished = config.get(f"{branch}_run")
+    module = image if branch == "image" else tabular
     network = module.build_network(settings) if branch == "image" else module.build_network(settings, train_set)
-    if finished:
-        network.load_state_dict(torch.load(Path(finished) / "best.pt", map_location="cpu"))
+    if config.get(f"{branch}_run"):
+        network.load_state_dict(torch.load(finished_weights(config[f"{branch}_run"]), map_location="cpu"))
         return network.eval()
     fit = image.fit_image_branch if branch == "image" else tabular.fit_tabular_branch
-    network = fit(network, train_set, settings, log)
-    torch.save(network.state_dict(), run_dir / f"{branch}.pt")
+    network = fit(network, train_set, settings, run.log)
+    torch.save(network.state_dict(), run.directory / f"{branch}.pt")
     return network
+
+
+def finished_weights(path) -> Path:
+    """The weights of a finished branch: a run folder's ``best.pt``, or a ``.pt`` file itself."""
+    path = Path(path)
+    weights = path / "best.pt" if path.is_dir() else path
+    if not weights.is_file():
+        raise InputError(f"{path} is neither a finished run folder (with best.pt) nor a weights file (.pt)")
+    return weights
 
 
 def evaluation(outputs: dict, nodules: NoduleSet, prefix: str) -> dict:
@@ -138,22 +184,12 @@ def evaluation(outputs: dict, nodules: NoduleSet, prefix: str) -> dict:
     return metrics
 
 
-def train(config: dict, run_dir) -> dict:
-    """Train both branches and the head on ``train``, report ``val``; saves best.pt, metrics, one ONNX."""
-    from .recipe_runs import finish_run, start_branch_run
-
-    _, nodules, run_dir, log, started = start_branch_run(branch_config(config, "image") | config, run_dir,
-                                                         lambda _: None)
-    train_set, val_set = nodules.subset(nodules.splits == "train"), nodules.subset(nodules.splits == "val")
-    image_net = _branch(config, "image", image, train_set, run_dir, log)
-    tabular_net = _branch(config, "tabular", tabular, train_set, run_dir, log)
-    model = fit_fusion(image_net, tabular_net, train_set, config, log)
-    shape = tuple(branch_config(config, "image")["stages_shape"][-1])
-    metrics = evaluation(fused_outputs(model, val_set, shape), val_set, "val")
-    metrics.update({"train_nodules": len(train_set), "val_nodules": len(val_set), "task": config["task"],
-                    "trained_features": trained_features(train_set)})
-    return finish_run(model, config, run_dir, log, metrics, started, example_inputs(config), INPUT_NAMES,
-                      OUTPUT_NAMES)
+def final_metrics(network, data: CohortSplits, run, best: Best) -> dict:
+    """Val-split AUCs of fusion, image and tabular (all / ggn-like) and texture figures, nested and flat."""
+    shape = grid_sizes(branch_config(run.config, "image"))[-1][0]
+    metrics = evaluation(fused_outputs(network, data.val, shape), data.val, "val")
+    return {**metrics, **flat_numbers(metrics), "train_nodules": len(data.train), "val_nodules": len(data.val),
+            "trained_features": trained_features(data.train), "task": run.config["task"], "seed": run.config["seed"]}
 
 
 def trained_features(nodules: NoduleSet) -> list[str]:

@@ -15,6 +15,7 @@ reported). ONNX: input ``crop`` (B, 2, D, H, W) at the last stage's size; output
 
 from __future__ import annotations
 
+import copy
 import time
 
 import numpy as np
@@ -22,12 +23,15 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from .. import common
+from ..contracts import Best
+from ..loop import cosine_schedule, train_batches
 from .classifier_data import NoduleSet, grid_sizes
 from .classifier_metrics import malignancy_summary, texture_summary
 from .classifier_networks import SeparableResNet3d
+from .recipe_runs import OPTIONAL_KEYS, CohortSplits, flat_numbers, load_splits  # noqa: F401
 from ..augment.volume import augment_batch
 
+NAME, MONITOR = "nodule-image", None
 INPUT_NAMES, OUTPUT_NAMES = ["crop"], ["malignancy_logit", "texture_logits"]
 
 
@@ -83,7 +87,7 @@ def _fit_stage(network, tensors, epochs: int, config: dict, log, shape, rng) -> 
     crops, target, texture, weights = tensors
     optimizer = torch.optim.AdamW(network.parameters(), lr=config["learning_rate"],
                                   weight_decay=config.get("weight_decay", 1e-4))
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, common.cosine_schedule(epochs, config.get("warmup", 1)))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, cosine_schedule(epochs, config.get("warmup", 1)))
 
     def batch_loss(batch):
         logit, texture_logits = network(augmented_crops(crops[batch], config.get("augment", {}), rng))
@@ -91,7 +95,7 @@ def _fit_stage(network, tensors, epochs: int, config: dict, log, shape, rng) -> 
 
     for epoch in tqdm(range(epochs), desc=f"nodule-image {'x'.join(map(str, shape))}", unit="epoch", leave=False):
         started = time.monotonic()
-        loss = common.train_epoch(network, optimizer, torch.randperm(len(crops)), config["batch_size"], batch_loss)
+        loss = train_batches(network, optimizer, torch.randperm(len(crops)), config["batch_size"], batch_loss)
         scheduler.step()
         if log:
             log.info("stage %s epoch %d loss %.4f seconds %.1f", shape, epoch, loss, time.monotonic() - started)
@@ -119,14 +123,19 @@ def evaluation(outputs: dict, nodules: NoduleSet, prefix: str) -> dict:
             f"{prefix}_texture": texture_summary(outputs["texture"], nodules.texture)}
 
 
-def train(config: dict, run_dir) -> dict:
-    """Train on the ``train`` split, report on ``val``; saves best.pt (last epoch), metrics, ONNX."""
-    from .recipe_runs import finish_run, start_branch_run
+def load_data(run) -> CohortSplits:
+    return load_splits(run)
 
-    network, nodules, run_dir, log, started = start_branch_run(config, run_dir, build_network)
-    train_set, val_set = nodules.subset(nodules.splits == "train"), nodules.subset(nodules.splits == "val")
-    fit_image_branch(network, train_set, config, log)
-    last_shape = grid_sizes(config)[-1][0]
-    metrics = evaluation(image_outputs(network, val_set.crops[last_shape]), val_set, "val")
-    return finish_run(network, config, run_dir, log, metrics, started, example_inputs(config), INPUT_NAMES,
-                      OUTPUT_NAMES)
+
+def train_network(network, data: CohortSplits, run) -> Best:
+    """Every progressive stage on the train split; the last epoch's weights are kept."""
+    fit_image_branch(network, data.train, run.config, run.log)
+    return Best(None, copy.deepcopy(network.state_dict()), sum(run.config["stages_epochs"]) - 1)
+
+
+def final_metrics(network, data: CohortSplits, run, best: Best) -> dict:
+    """Val-split AUCs (all / ggn-like) and texture figures, nested and flat."""
+    shape = grid_sizes(run.config)[-1][0]
+    metrics = evaluation(image_outputs(network, data.val.crops[shape]), data.val, "val")
+    return {**metrics, **flat_numbers(metrics), "train_nodules": len(data.train), "val_nodules": len(data.val),
+            "seed": run.config["seed"]}

@@ -1,13 +1,25 @@
-"""Start and finish of a nodule-classifier recipe run: seed, threads, cohort, run folder, outputs."""
+"""What the three nodule-classifier recipes share when :func:`lesionai.training.loop.fit` runs them:
+the cohort split into train and val, the optional cross-scanner normalisation, flat metrics."""
 
 from __future__ import annotations
 
-import time
+from dataclasses import dataclass
 
-import torch
+from ...errors import InputError
+from ..device import seed_everything, set_threads
+from .classifier_data import NoduleSet, load_nodule_set
 
-from .. import common
-from .classifier_data import load_nodule_set
+# Top-level config keys the recipes read without every YAML naming them.
+OPTIONAL_KEYS = ("csn_options", "cohort", "val_fraction", "image_run", "tabular_run", "image_overrides",
+                 "tabular_overrides", "max_cases")
+
+
+@dataclass
+class CohortSplits:
+    """The cohort's ``train`` and ``val`` nodules."""
+
+    train: NoduleSet
+    val: NoduleSet
 
 
 def crop_transform(config: dict):
@@ -21,28 +33,29 @@ def crop_transform(config: dict):
 
 
 def prepare(config: dict) -> None:
-    """Seed every generator and set the CPU thread count (``threads``)."""
-    common.seed_everything(config["seed"])
-    if config.get("threads"):
-        torch.set_num_threads(int(config["threads"]))
+    """Seed every generator and set the CPU thread count (``threads``), as the loop does."""
+    seed_everything(config["seed"])
+    set_threads(config)
 
 
-def start_branch_run(config: dict, run_dir, build_network):
-    """(network, cohort, run_dir, logger, start time) of a recipe run; the network is built first
-    so a broken config is refused before any data is read."""
-    started = time.monotonic()
-    prepare(config)
-    network = build_network(config)
-    run_dir, log = common.start_run(config, run_dir)
-    return network, load_nodule_set(config, crop_transform(config)), run_dir, log, started
+def load_splits(run) -> CohortSplits:
+    """The configured cohort's train and val splits; :class:`InputError` when either is empty."""
+    nodules = load_nodule_set(run.config, crop_transform(run.config))
+    splits = CohortSplits(nodules.subset(nodules.splits == "train"), nodules.subset(nodules.splits == "val"))
+    for name in ("train", "val"):
+        if len(getattr(splits, name)) == 0:
+            raise InputError(f"The cohort has no '{name}' nodules; give a split column (train/val) or enough "
+                             "patients for val_fraction")
+    return splits
 
 
-def finish_run(network, config: dict, run_dir, log, metrics: dict, started: float, example, input_names,
-               output_names) -> dict:
-    """Save ``best.pt`` (the final weights), ``metrics.json`` and the ONNX export; returns the metrics."""
-    metrics = {**metrics, "seed": config["seed"], "seconds": round(time.monotonic() - started, 1)}
-    torch.save(network.state_dict(), run_dir / "best.pt")
-    log.info("final %s", metrics)
-    common.save_metrics(run_dir, metrics)
-    common.export_onnx(network, example, run_dir / config["onnx_name"], input_names, output_names)
-    return metrics
+def flat_numbers(metrics: dict, prefix: str = "") -> dict:
+    """Every number of nested ``metrics`` under a joined key (``val_fusion_all_auc``), for the registry."""
+    numbers = {}
+    for key, value in metrics.items():
+        name = f"{prefix}_{key}" if prefix else str(key)
+        if isinstance(value, dict):
+            numbers.update(flat_numbers(value, name))
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            numbers[name] = value
+    return numbers

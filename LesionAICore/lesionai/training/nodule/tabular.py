@@ -12,17 +12,22 @@ outputs ``malignancy_logit`` (B,) and ``texture_logits`` (B, 3).
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from ...nodule.classifier_input import FEATURE_NAMES
-from .. import common
+from ..contracts import Best
+from ..loop import cosine_schedule, train_batches
 from .classifier_data import NoduleSet
 from .classifier_metrics import malignancy_summary, texture_summary
 from .classifier_networks import MaskedTabularEncoder
 from .image import branch_loss, texture_weights
+from .recipe_runs import OPTIONAL_KEYS, CohortSplits, flat_numbers, load_splits  # noqa: F401
 
+NAME, MONITOR = "nodule-tabular", None
 INPUT_NAMES, OUTPUT_NAMES = ["features", "feature_mask"], ["malignancy_logit", "texture_logits"]
 
 
@@ -67,7 +72,7 @@ def _fit_stage(network, tensors, weights, stage: str, epochs: int, config: dict,
     features, missing, target, texture = tensors
     optimizer = torch.optim.AdamW(network.parameters(), lr=config["learning_rate"],
                                   weight_decay=config.get("weight_decay", 1e-4))
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, common.cosine_schedule(epochs, config.get("warmup", 1)))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, cosine_schedule(epochs, config.get("warmup", 1)))
 
     def batch_loss(batch):
         training_mask, hidden = random_mask(missing[batch], config["mask_rate"])
@@ -79,7 +84,7 @@ def _fit_stage(network, tensors, weights, stage: str, epochs: int, config: dict,
             logit, texture_logits, target[batch], texture[batch], weights, config["texture_weight"])
 
     for epoch in range(epochs):
-        loss = common.train_epoch(network, optimizer, torch.randperm(len(features)), config["batch_size"], batch_loss)
+        loss = train_batches(network, optimizer, torch.randperm(len(features)), config["batch_size"], batch_loss)
         scheduler.step()
         if log:
             log.info("%s epoch %d loss %.4f", stage, epoch, loss)
@@ -96,16 +101,22 @@ def tabular_outputs(network, features: np.ndarray, missing: np.ndarray) -> dict:
             "representation": representation.numpy()}
 
 
-def train(config: dict, run_dir) -> dict:
-    """Train on the ``train`` split, report on ``val``; saves best.pt (last epoch), metrics, ONNX."""
-    from .recipe_runs import finish_run, start_branch_run
+def load_data(run) -> CohortSplits:
+    return load_splits(run)
 
-    _, nodules, run_dir, log, started = start_branch_run(config, run_dir, build_network)
-    train_set, val_set = nodules.subset(nodules.splits == "train"), nodules.subset(nodules.splits == "val")
-    network = fit_tabular_branch(build_network(config, train_set), train_set, config, log)
-    outputs = tabular_outputs(network, val_set.features, val_set.missing)
-    metrics = {"val_malignancy": malignancy_summary(outputs["probability"], val_set.target, val_set.patients,
-                                                    val_set.ggn_like),
-               "val_texture": texture_summary(outputs["texture"], val_set.texture)}
-    return finish_run(network, config, run_dir, log, metrics, started, example_inputs(config), INPUT_NAMES,
-                      OUTPUT_NAMES)
+
+def train_network(network, data: CohortSplits, run) -> Best:
+    """Standardisation from the train split, masked pretraining, supervised stage; last epoch kept."""
+    network.set_standardisation(torch.from_numpy(data.train.features), torch.from_numpy(data.train.missing))
+    fit_tabular_branch(network, data.train, run.config, run.log)
+    return Best(None, copy.deepcopy(network.state_dict()), run.config["epochs"] - 1)
+
+
+def final_metrics(network, data: CohortSplits, run, best: Best) -> dict:
+    """Val-split AUCs (all / ggn-like) and texture figures, nested and flat."""
+    outputs = tabular_outputs(network, data.val.features, data.val.missing)
+    metrics = {"val_malignancy": malignancy_summary(outputs["probability"], data.val.target, data.val.patients,
+                                                    data.val.ggn_like),
+               "val_texture": texture_summary(outputs["texture"], data.val.texture)}
+    return {**metrics, **flat_numbers(metrics), "train_nodules": len(data.train), "val_nodules": len(data.val),
+            "seed": run.config["seed"]}
