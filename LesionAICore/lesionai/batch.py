@@ -20,6 +20,7 @@ NAME_SUFFIXES = (".nii.gz", ".seg.nrrd", ".nrrd", ".nii", ".mha", ".dcm", ".png"
 class BatchOutcome:
     succeeded: list[tuple[Path, Path]] = field(default_factory=list)  # (input, case folder)
     failed: list[tuple[Path, str]] = field(default_factory=list)      # (input, message)
+    rows: list[dict] = field(default_factory=list)  # batch-table rows, for tasks that write one
 
 
 def case_names(inputs: list[Path]) -> list[str]:
@@ -56,7 +57,7 @@ def run_batch(task_name: str, inputs: list[Path], output: Path, overwrite: bool 
 
     chosen = task(task_name)
     outputs = chosen.outputs_module
-    pipeline = pipeline or chosen.make_pipeline(threads=threads, **(options or {}))
+    pipelines = _Pipelines(chosen, threads, options or {}, pipeline)
     reporter = ProgressReporter() if progress == "json" else None
     outcome = BatchOutcome()
     for index, (path, name) in enumerate(_iterate(inputs, progress, chosen)):
@@ -64,7 +65,7 @@ def run_batch(task_name: str, inputs: list[Path], output: Path, overwrite: bool 
         try:
             outputs.check_replaceable(output / name, overwrite)
             image = read_image(path)
-            result = pipeline.run(image, progress=step.progress if step else None)
+            result = pipelines.for_input(path).run(image, progress=step.progress if step else None)
             case_dir = outputs.write_case(image, result, output / name, path.name, overwrite=overwrite)
         except Exception as error:  # one bad input must not end the batch; anything unexpected is reported too
             message = str(error) if isinstance(error, LesionAIError) else f"unexpected {type(error).__name__}: {error}"
@@ -74,9 +75,65 @@ def run_batch(task_name: str, inputs: list[Path], output: Path, overwrite: bool 
             _report_failure(reporter, path, message, type(error).__name__)
             continue
         outcome.succeeded.append((path, case_dir))
+        if hasattr(outputs, "batch_row"):
+            outcome.rows.append({"case": name, **outputs.batch_row(result, path.name)})
         if reporter:
             reporter.result(input=str(path), output=str(case_dir), warnings=result.warnings)
+    if outcome.rows:
+        write_batch_table(output / outputs.BATCH_TABLE, outcome.rows)
     return outcome
+
+
+def write_batch_table(path: Path, rows: list[dict]) -> Path | None:
+    """``OUTDIR/<table>.csv``: one row per case, merged with the rows of earlier batches in the same
+    folder (a case run again replaces its row). A file of that name LesionAI did not write is left
+    alone (with a message) and None returned."""
+    import csv
+
+    earlier = _earlier_rows(path)
+    if earlier is None:
+        print(f"lesionai: {path} exists and was not written by LesionAI; the batch table was not written",
+              file=sys.stderr)
+        return None
+    merged = {row["case"]: row for row in [*earlier, *rows]}
+    columns = list(dict.fromkeys(column for row in merged.values() for column in row))
+    partial = path.with_name(f".{path.name}.partial")
+    with open(partial, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(merged.values())
+    partial.replace(path)
+    return path
+
+
+def _earlier_rows(path: Path) -> list[dict] | None:
+    """Rows of an earlier batch table ([] when there is none; None when the file is not ours)."""
+    import csv
+
+    if not path.exists():
+        return []
+    with open(path, newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        return list(reader) if (reader.fieldnames or [])[:1] == ["case"] else None
+
+
+class _Pipelines:
+    """The task's pipeline for each input: one per distinct set of options (most batches: one)."""
+
+    def __init__(self, task, threads, options: dict, given=None):
+        self.task, self.threads, self.options = task, threads, options
+        self._made = {} if given is None else {_key(options): given}
+
+    def for_input(self, path: Path):
+        options = self.task.options_for_input(self.options, path)
+        key = _key(options)
+        if key not in self._made:
+            self._made[key] = self.task.make_pipeline(threads=self.threads, **options)
+        return self._made[key]
+
+
+def _key(options: dict) -> tuple:
+    return tuple(sorted((name, repr(value)) for name, value in options.items()))
 
 
 def _iterate(inputs: list[Path], progress: str, task):

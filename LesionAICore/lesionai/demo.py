@@ -46,9 +46,8 @@ def run_demo(output: Path, inputs: list[Path], phantoms: int = 3, threads: int |
     if not any(runs.values()):
         raise InputError("Nothing to run: give images or at least one phantom (--phantoms 1)")
     entries, failed = [], []
-    for name, paths in runs.items():
-        outcome = run_batch(name, paths, output / "results" / name, overwrite=True, threads=threads,
-                            progress=progress) if paths else BatchOutcome()
+    for name, paths in ((name, paths) for name, paths in runs.items() if paths):
+        outcome = run_batch(name, paths, output / "results" / name, overwrite=True, threads=threads, progress=progress)
         entries += _report_entries(name, outcome, output)
         failed += outcome.failed
     write_html_report(entries, report)

@@ -44,6 +44,7 @@ class Task:
     phantoms: str
     options: tuple[Option, ...] = ()
     unit: str = "image"
+    case_options: str | None = None
 
     @property
     def pipeline_class(self):
@@ -63,10 +64,28 @@ class Task:
         """The task's pipeline with ``threads`` and the task's own options (see :attr:`options`)."""
         return self.pipeline_class(threads=threads, **options)
 
+    def options_for_input(self, options: dict, path) -> dict:
+        """Pipeline options for one input: what the task's ``case_options`` hook (``"module:function"``,
+        called as ``function(options, path) -> dict``) makes of ``options``, or ``options`` itself."""
+        return _resolve(self.case_options)(dict(options), path) if self.case_options else options
+
     def pipeline_options(self, arguments) -> dict:
         """The pipeline keywords given on a parsed command line (options left unset are omitted)."""
         chosen = {option.keyword: getattr(arguments, option.keyword, None) for option in self.options}
         return {keyword: value for keyword, value in chosen.items() if value is not None}
+
+
+def _ras_point(text: str) -> tuple[float, float, float]:
+    """``R,A,S`` in mm, e.g. ``-80.2,93.9,-146.3``."""
+    import argparse
+
+    try:
+        point = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        point = ()
+    if len(point) != 3:
+        raise argparse.ArgumentTypeError(f"expected R,A,S in mm (three numbers separated by commas), got {text!r}")
+    return point
 
 
 TASKS: dict[str, Task] = {
@@ -93,6 +112,26 @@ TASKS: dict[str, Task] = {
                                            "help": "segment even when the scan check says it is not a spinal MRI"}),
         ),
         unit="volume",
+    ),
+    "nodule": Task(
+        name="nodule",
+        title="NoduleFusion",
+        summary="nodule segmentation, ground-glass/solid components, features and fused classification on chest CT",
+        input_help="nodule crops or chest CT volumes (NIfTI, NRRD, MHA, DICOM series folders), in Hounsfield units",
+        pipeline="lesionai.nodule.pipeline:NodulePipeline",
+        outputs="lesionai.nodule.outputs",
+        phantoms="lesionai.phantoms.nodule:phantom_inputs",
+        options=(
+            Option(("--point",), "point", {"type": _ras_point, "metavar": "R,A,S",
+                                           "help": "nodule centre in RAS mm (the input is then a whole CT)"}),
+            Option(("--age",), "age", {"type": float, "metavar": "N", "help": "age in years (tabular branch)"}),
+            Option(("--sex",), "sex", {"choices": ("F", "M"), "help": "sex (tabular branch)"}),
+            Option(("--clinical",), "clinical", {"type": str, "metavar": "FILE.csv",
+                                                 "help": "per-input clinical variables: columns input, age, sex "
+                                                         "(and optionally point_r, point_a, point_s)"}),
+        ),
+        unit="nodule",
+        case_options="lesionai.nodule.clinical:options_for_input",
     ),
 }
 

@@ -1,0 +1,1 @@
+"""NoduleFusion's Qt-free parts: the logic (runs, result nodes) and the panel (needs Qt)."""
