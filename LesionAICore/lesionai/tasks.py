@@ -123,7 +123,8 @@ TASKS: dict[str, Task] = {
         phantoms="lesionai.phantoms.nodule:phantom_inputs",
         options=(
             Option(("--point",), "point", {"type": _ras_point, "metavar": "R,A,S",
-                                           "help": "nodule centre in RAS mm (the input is then a whole CT)"}),
+                                           "help": "nodule centre in RAS mm, the input then being a whole CT "
+                                                   "(write --point=R,A,S when R is negative)"}),
             Option(("--age",), "age", {"type": float, "metavar": "N", "help": "age in years (tabular branch)"}),
             Option(("--sex",), "sex", {"choices": ("F", "M"), "help": "sex (tabular branch)"}),
             Option(("--clinical",), "clinical", {"type": str, "metavar": "FILE.csv",

@@ -124,7 +124,7 @@ def control_points(points) -> list:
 
 def cli_options(point_ras, age, sex) -> list[str]:
     """``lesionai nodule`` options for one nodule."""
-    options = [] if point_ras is None else ["--point", ",".join(f"{v:.3f}" for v in point_ras)]
+    options = [] if point_ras is None else ["--point=" + ",".join(f"{v:.3f}" for v in point_ras)]
     options += [] if age is None else ["--age", str(age)]
     return options + ([] if sex is None else ["--sex", sex])
 
