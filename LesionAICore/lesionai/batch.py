@@ -12,6 +12,7 @@ from pathlib import Path
 
 from .errors import LesionAIError
 from .progress import ProgressReporter
+from .results import sweep_stale_staging
 
 NAME_SUFFIXES = (".nii.gz", ".seg.nrrd", ".nrrd", ".nii", ".mha", ".dcm", ".png", ".jpg", ".jpeg", ".tif", ".tiff")
 
@@ -57,6 +58,8 @@ def run_batch(task_name: str, inputs: list[Path], output: Path, overwrite: bool 
 
     chosen = task(task_name)
     outputs = chosen.outputs_module
+    if Path(output).is_dir():
+        sweep_stale_staging(output)  # left by runs that were killed before they could clean up
     pipelines = _Pipelines(chosen, threads, options or {}, pipeline)
     reporter = ProgressReporter() if progress == "json" else None
     outcome = BatchOutcome()

@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
 from functools import partial
 from pathlib import Path
 
 from .errors import InputError, LesionAIError
+from .results import stop_cleanly_on_sigterm
 from .tasks import TASKS, Task
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     arguments = parser.parse_args(argv)
+    if threading.current_thread() is threading.main_thread():
+        stop_cleanly_on_sigterm()  # an interrupted run removes its staging folders
     try:
         return arguments.handler(arguments)
     except LesionAIError as error:

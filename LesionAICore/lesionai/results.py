@@ -4,7 +4,9 @@ A task says which files it writes (``case_files``) and how (``write_files(folder
 does the rest, the same way for every task:
 
 * the files are first written into a hidden sibling folder and moved into place only when all of
-  them exist, so a failure never leaves a half-written case;
+  them exist, so a failure never leaves a half-written case; the folder is removed when the run is
+  interrupted (Ctrl-C, or SIGTERM once :func:`stop_cleanly_on_sigterm` is installed, as the command
+  line does), and :func:`sweep_stale_staging` removes those of runs that were killed outright;
 * an existing folder is replaced only with ``overwrite`` and only when it holds an earlier result of
   the same task (its ``result.json`` names the task's generator) and nothing else: nothing a user
   made is ever touched;
@@ -17,7 +19,10 @@ does the rest, the same way for every task:
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
+import signal
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -44,11 +49,49 @@ def write_case(case_dir: Path, write_files: Callable[[Path], None], *, generator
     return case_dir
 
 
+STAGING_PATTERN = re.compile(r"^\..+\.lesionai-(?P<pid>\d+)-[0-9a-f]{12}$")
+
+
 def new_hidden_folder(parent: Path, name: str) -> Path:
-    """A new, uniquely named hidden folder with the usual permissions (``mkdtemp`` would make it private)."""
-    folder = Path(parent) / f".{name}-{uuid.uuid4().hex[:12]}"
+    """A new, uniquely named hidden folder with the usual permissions (``mkdtemp`` would make it
+    private), named after this process so that :func:`sweep_stale_staging` can tell whose it is."""
+    folder = Path(parent) / f".{name}.lesionai-{os.getpid()}-{uuid.uuid4().hex[:12]}"
     folder.mkdir()
     return folder
+
+
+def sweep_stale_staging(output: Path) -> list[Path]:
+    """Remove staging and backup folders in ``output`` left by LesionAI runs that no longer exist
+    (killed before they could clean up); folders of running processes are kept. Returns the removed."""
+    removed = []
+    for folder in Path(output).glob(".*.lesionai-*"):
+        match = STAGING_PATTERN.match(folder.name)
+        if match and folder.is_dir() and not _process_exists(int(match["pid"])):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
+def _process_exists(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # someone else's process, or no way to tell: keep its folder
+    return True
+
+
+def stop_cleanly_on_sigterm() -> None:
+    """Turn SIGTERM into ``SystemExit`` (status 143), so ``finally`` blocks remove staging folders
+    as for Ctrl-C. Call once from a program's main thread (the command line does)."""
+    def stop(signal_number, frame):
+        raise SystemExit(128 + signal_number)
+
+    if hasattr(signal, "SIGTERM"):
+        signal.signal(signal.SIGTERM, stop)
 
 
 def check_replaceable(case_dir: Path, overwrite: bool, generator: str, case_files: Sequence[str]) -> None:
@@ -75,7 +118,7 @@ def is_result_of(case_dir: Path, generator: str, case_files: Sequence[str]) -> b
 
 def _replace(staging: Path, case_dir: Path) -> None:
     if case_dir.exists():
-        backup = case_dir.with_name(f".{case_dir.name}.previous-{uuid.uuid4().hex[:12]}")
+        backup = case_dir.with_name(f".{case_dir.name}.previous.lesionai-{os.getpid()}-{uuid.uuid4().hex[:12]}")
         case_dir.rename(backup)
         staging.rename(case_dir)
         shutil.rmtree(backup)
