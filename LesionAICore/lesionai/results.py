@@ -173,3 +173,20 @@ def write_segmentation_file(reference: Image, layers: Sequence[tuple[Image, Sequ
     node = segmentation_node_from_labelmaps(scene, list(layers), name, reference_volume_node=reference_node)
     save_segmentation(node, path)
     return Path(path)
+
+
+def segmentation_file_warning(reference: Image, layers: Sequence[tuple[Image, Sequence]], path: Path,
+                              name: str) -> str | None:
+    """Write ``segmentation.seg.nrrd`` (see :func:`write_segmentation_file`) and return what the user
+    should know when it could not be written, or None.
+
+    The file is a convenience copy of the ``.nrrd`` label maps: the MRML library missing, or failing
+    (e.g. inside another application's Python), costs that file and a warning, never the run.
+    """
+    try:
+        written = write_segmentation_file(reference, layers, path, name)
+    except Exception as error:  # MRML raises many kinds; the label maps already hold the result
+        Path(path).unlink(missing_ok=True)
+        return f"segmentation.seg.nrrd not written ({type(error).__name__}: {error}); the .nrrd label maps hold the same labels"
+    return None if written is not None else MISSING_MRML_WARNING
+

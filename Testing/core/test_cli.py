@@ -196,3 +196,18 @@ def test_a_tampered_model_file_stops_the_pipeline_with_a_clear_error(tmp_path, p
     pipeline = SeverityPipeline(ModelRegistry.load(models / "registry.json"))
     with pytest.raises(ModelError, match="cxr-lung-unet"):
         pipeline.run(phantom_files[1].image)
+
+
+def test_a_failing_segmentation_file_costs_that_file_and_a_warning_not_the_run(phantom_files, tmp_path, monkeypatch):
+    from lesionai import results
+
+    def broken(*arguments):
+        raise RuntimeError("vtkMRMLSegmentationStorageNode could not write")
+
+    folder, _, _ = phantom_files
+    monkeypatch.setattr(results, "write_segmentation_file", broken)
+    assert cli.main(["severity", str(folder / "frontal_png.png"), "-o", str(tmp_path), "--progress", "none"]) == 0
+    case = tmp_path / "frontal_png"
+    assert not (case / "segmentation.seg.nrrd").exists() and (case / "lungs.nrrd").is_file()
+    warnings = json.loads((case / "result.json").read_text())["warnings"]
+    assert any("could not write" in w and "label maps hold the same labels" in w for w in warnings)

@@ -19,10 +19,10 @@ from ..geometry import Image
 from ..imageio import write_image
 from .overlay import render_overlay
 from ..results import (
-    MISSING_MRML_WARNING,
     base_record,
     check_replaceable as check_folder_replaceable,
     write_case as write_case_folder,
+    segmentation_file_warning,
     write_json,
     write_segmentation_file as write_segmentation_layers,
 )
@@ -53,8 +53,10 @@ def _write_files(image: Image, result: SeverityResult, folder: Path, input_name:
     write_image(result.zone_labels, folder / "zones.nrrd")
     if result.heatmap is not None:
         write_image(result.heatmap, folder / "gradcam.nrrd")
-    if write_segmentation_file(image, result, folder / "segmentation.seg.nrrd") is None:
-        result.warnings.append(MISSING_MRML_WARNING)
+    layers = [(result.lung_labels, LUNG_LAYER_SEGMENTS), (result.zone_labels, ZONE_SEGMENTS)]
+    warning = segmentation_file_warning(image, layers, folder / "segmentation.seg.nrrd", "lungs and zones")
+    if warning:
+        result.warnings.append(warning)
     render_overlay(image, lung_sides(result.zone_labels.array), result.zone_labels.array, folder / "overlay.png",
                    title=input_name, text_lines=overlay_lines(result),
                    heatmap=None if result.heatmap is None else result.heatmap.array,
