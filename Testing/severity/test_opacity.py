@@ -20,7 +20,7 @@ from lesionai.severity.opacity import (
     zone_mae,
 )
 from lesionai.severity.preprocess import normalize_percentile
-from lesionai.training.opacities import add_synthetic_opacities, split_lungs
+from lesionai.training.severity.opacities import add_synthetic_opacities, split_lungs
 
 THRESHOLDS = {"score_1": 0.1, "score_2": 0.4, "score_3": 0.7}
 
@@ -192,7 +192,7 @@ def training_helpers():
 
 @pytest.fixture(scope="module")
 def phantom_collection(tmp_path_factory):
-    from lesionai.training.cxr_data import write_phantom_collection
+    from lesionai.training.severity.cxr_data import write_phantom_collection
 
     return write_phantom_collection(tmp_path_factory.mktemp("phantom-cxr"), {"train": 6, "val": 3}, size=(160, 160))
 
@@ -249,7 +249,7 @@ def _dice(found: np.ndarray, truth: np.ndarray, lung: np.ndarray) -> float:
 
 
 def _painted_val_radiographs(root, count: int, seed: int):
-    from lesionai.training.cxr_data import load_mask, load_plane, read_cases
+    from lesionai.training.severity.cxr_data import load_mask, load_plane, read_cases
 
     cases = [c for c in read_cases(root) if c.split == "val" and c.has_lung_mask][:count]
     rng = np.random.default_rng(seed)
@@ -278,7 +278,7 @@ def test_installed_model_finds_an_opacity_painted_into_real_radiographs(registry
 def test_consolidation_painted_into_the_right_lung_raises_its_zone_fractions(registry, shared_data):
     from lesionai.imageio import read_image
     from lesionai.severity.pipeline import SeverityPipeline
-    from lesionai.training.cxr_data import load_mask, read_cases
+    from lesionai.training.severity.cxr_data import load_mask, read_cases
 
     root = shared_data / "cxr"
     cases = [c for c in read_cases(root) if c.split == "val" and c.has_lung_mask and c.row["finding"] == "No Finding"]

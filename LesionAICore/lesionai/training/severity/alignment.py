@@ -13,17 +13,21 @@ coordinates.
 
 from __future__ import annotations
 
-import copy
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from tqdm import tqdm
 
-from . import common
-from .augment import random_affine_pairs, random_intensity
+from ..augment.planar import random_affine_pairs, random_intensity
+from ..config import resolve_data_root
+from ..loop import train_batches
+from ..metrics.dice import batch_dice
 from .cxr_data import limited, load_segmentation_arrays, read_cases
+
+NAME, MONITOR = "lung-alignment", "val_perturbed_template_dice_after"
+SCHEDULE = {"name": "cosine-annealing"}
 
 CANONICAL_BOX = (-0.8, 0.8, -0.75, 0.85)  # x0, x1, y0, y1 of the lungs' bounding box in the canonical frame
 
@@ -102,22 +106,23 @@ def overlap_loss(warped: torch.Tensor, template: torch.Tensor) -> torch.Tensor:
 
 def template_dice(masks: torch.Tensor, template: torch.Tensor) -> np.ndarray:
     """Hard Dice of each (thresholded) mask against the thresholded template."""
-    binary, reference = masks >= 0.5, template >= 0.5
-    intersection = (binary & reference).sum(dim=(1, 2, 3)).float()
-    return (2 * intersection / (binary.sum(dim=(1, 2, 3)) + reference.sum(dim=(1, 2, 3))).float()).cpu().numpy()
+    binary = masks >= 0.5
+    return batch_dice(binary, (template >= 0.5).expand_as(binary)).float().cpu().numpy()
 
 
 def _lung_only(masks: torch.Tensor) -> torch.Tensor:
     return (masks == 1).float()
 
 
-def _epoch(network, optimizer, images, masks, template, config):
-    def batch_loss(batch):
-        batch_images, batch_masks = random_affine_pairs(images[batch], masks[batch], config["augment"])
-        batch_images, lung_masks = random_intensity(batch_images, config["augment"]), _lung_only(batch_masks)
-        return overlap_loss(warp(lung_masks, network(batch_images, lung_masks)), template)
+def train_epoch(network, optimizer, data: "AlignmentData", run, epoch: int) -> float:
+    augment = run.config["augment"]
 
-    return common.train_epoch(network, optimizer, torch.randperm(len(images)), config["batch_size"], batch_loss)
+    def batch_loss(batch):
+        batch_images, batch_masks = random_affine_pairs(data.images[batch], data.masks[batch], augment)
+        batch_images, lung_masks = random_intensity(batch_images, augment), _lung_only(batch_masks)
+        return overlap_loss(warp(lung_masks, network(batch_images, lung_masks)), data.template)
+
+    return train_batches(network, optimizer, torch.randperm(len(data.images)), run.config["batch_size"], batch_loss)
 
 
 @torch.no_grad()
@@ -139,37 +144,39 @@ def _split_arrays(cases, split: str, root, shape, config: dict, device) -> tuple
     return tuple(torch.from_numpy(a.astype(np.float32)).to(device) for a in arrays)
 
 
-def train(config: dict, run_dir) -> dict:
-    run_dir, log = common.start_run(config, run_dir)
-    common.seed_everything(config["seed"])
-    root = common.resolve_data_root(config)
-    shape = tuple(config["input_size"])
+@dataclass
+class AlignmentData:
+    """Train and val images and masks (N, 1, H, W) on the training device, and the canonical
+    lung template (1, 1, H, W) built from the train masks."""
+
+    images: torch.Tensor
+    masks: torch.Tensor
+    val_images: torch.Tensor
+    val_masks: torch.Tensor
+    template: torch.Tensor
+
+
+def load_data(run) -> AlignmentData:
+    """The splits, and the template (also saved as ``template.npy`` in the run folder)."""
+    config = run.config
+    root, shape = resolve_data_root(config), tuple(config["input_size"])
     cases = [c for c in read_cases(root) if c.has_lung_mask]
-    device = common.training_device(config)
-    images, masks = _split_arrays(cases, "train", root, shape, config, device)
-    val_images, val_masks = _split_arrays(cases, "val", root, shape, config, device)
+    images, masks = _split_arrays(cases, "train", root, shape, config, run.device)
+    val_images, val_masks = _split_arrays(cases, "val", root, shape, config, run.device)
     template = build_template(_lung_only(masks))
-    np.save(run_dir / "template.npy", template[0, 0].cpu().numpy())
-    network = build_network(config).to(device)
-    optimizer = torch.optim.AdamW(network.parameters(), lr=config["learning_rate"], weight_decay=1e-4)
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, config["epochs"])
-    best = (-1.0, None)
-    for epoch in tqdm(range(config["epochs"]), desc="lung-alignment", unit="epoch"):
-        loss = _epoch(network, optimizer, images, masks, template, config)
-        scheduler.step()
-        scores = evaluate(network, val_images, val_masks, template, config["augment"], seed=epoch)
-        log.info("epoch %d loss %.4f val template dice (perturbed) %.4f -> %.4f", epoch, loss, scores["before"], scores["after"])
-        if scores["after"] > best[0]:
-            best = (scores["after"], copy.deepcopy(network.state_dict()))
-    network.load_state_dict(best[1])
-    plain = evaluate(network, val_images, val_masks, template)
-    perturbed = evaluate(network, val_images, val_masks, template, config["augment"], seed=12345)
-    metrics = {"val_template_dice_before": plain["before"], "val_template_dice_after": plain["after"],
-               "val_perturbed_template_dice_before": perturbed["before"],
-               "val_perturbed_template_dice_after": perturbed["after"], "val_cases": len(val_images),
-               "device": device.type}
-    log.info("final %s", metrics)
-    common.save_metrics(run_dir, metrics)
-    torch.save(network.state_dict(), run_dir / "best.pt")
-    common.export_onnx(network, example_inputs(config), run_dir / config["onnx_name"], INPUT_NAMES, OUTPUT_NAMES)
-    return metrics
+    np.save(run.directory / "template.npy", template[0, 0].cpu().numpy())
+    return AlignmentData(images, masks, val_images, val_masks, template)
+
+
+def validate(network, data: AlignmentData, run, epoch: int) -> dict:
+    """Template Dice before and after alignment of val inputs perturbed with seed ``epoch``."""
+    scores = evaluate(network, data.val_images, data.val_masks, data.template, run.config["augment"], seed=epoch)
+    return {"val_perturbed_template_dice_before": scores["before"], MONITOR: scores["after"]}
+
+
+def final_metrics(network, data: AlignmentData, run, best) -> dict:
+    plain = evaluate(network, data.val_images, data.val_masks, data.template)
+    perturbed = evaluate(network, data.val_images, data.val_masks, data.template, run.config["augment"], seed=12345)
+    return {"val_template_dice_before": plain["before"], "val_template_dice_after": plain["after"],
+            "val_perturbed_template_dice_before": perturbed["before"],
+            "val_perturbed_template_dice_after": perturbed["after"], "val_cases": len(data.val_images)}

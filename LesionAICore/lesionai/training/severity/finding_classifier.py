@@ -22,23 +22,24 @@ sample without a mask simply gets no attention term). Loss = ``lambda * CE + (1 
 from __future__ import annotations
 
 import copy
-import time
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm
 
-from ..errors import InputError
-from . import common
-from .attention import AttentionSettings, attention_loss, combined_loss, grad_cam, localization_ratio, region_on_grid
-from .augment import random_affine_pairs, random_intensity
-from .classification_metrics import classification_report
+from ...errors import InputError
+from ..attention import AttentionSettings, attention_loss, combined_loss, grad_cam, localization_ratio, region_on_grid
+from ..augment.planar import random_affine_pairs, random_intensity
+from ..config import resolve_data_root
+from ..loop import train_batches
+from ..metrics.classification import classification_report
 from .finding_backbones import build_backbone
 from .finding_data import class_counts, load_samples, per_class_limit, resolve_classes, split_items
 
 INPUT_NAMES, OUTPUT_NAMES = ["image"], ["finding_logits"]
+NAME, MONITOR = "finding-classifier", "val_macro_auc"
+SCHEDULE = {"name": "cosine-annealing"}
 DEFAULT_NORMAL_CLASSES = ("no finding", "normal")
 
 
@@ -108,23 +109,25 @@ def _epoch_order(data: SplitTensors, balance: str) -> torch.Tensor:
     return torch.randperm(len(data.labels), device=data.labels.device)
 
 
-def _epoch(network, optimizer, data: SplitTensors, weights, attention: AttentionSettings, epoch: int, config) -> dict:
-    """One training pass; returns the mean combined loss and the mean task and attention terms."""
-    parts = {"task_loss": [], "attention_loss": []}
+def train_epoch(network, optimizer, data: "FindingData", run, epoch: int) -> dict:
+    """One training pass; returns the mean combined loss, the mean task and attention terms and lambda."""
+    config, attention = run.config, data.attention
+    parts = {"task": [], "attention": []}
     weight = attention.weight(epoch)
 
     def batch_loss(batch):
-        images, masks = _augment(data.images[batch], data.lung_masks[batch], config["augment"])
-        task, attend = batch_losses(network, images, data.labels[batch], masks, data.applies[batch], weights,
+        split = data.train
+        images, masks = _augment(split.images[batch], split.lung_masks[batch], config["augment"])
+        task, attend = batch_losses(network, images, split.labels[batch], masks, split.applies[batch], data.weights,
                                     attention.threshold if attention.enabled else None)
-        parts["task_loss"].append(task.item())
+        parts["task"].append(task.item())
         if attend is None:
             return task
-        parts["attention_loss"].append(attend.item())
+        parts["attention"].append(attend.item())
         return combined_loss(task, attend, weight)
 
-    loss = common.train_epoch(network, optimizer, _epoch_order(data, config.get("balance", "loss")),
-                              config["batch_size"], batch_loss)
+    loss = train_batches(network, optimizer, _epoch_order(data.train, config.get("balance", "loss")),
+                         config["batch_size"], batch_loss)
     means = {key: float(np.mean(values)) for key, values in parts.items() if values}
     return {"loss": loss, "lambda": weight, **means}
 
@@ -161,10 +164,10 @@ def evaluate(network, data: SplitTensors, classes: list[str], threshold: float, 
     return report
 
 
-def resolved_config(config: dict) -> dict:
+def prepare_config(config: dict) -> dict:
     """The config with its class list fixed (folder names when it has none) and the model block to match."""
     config = copy.deepcopy(config)
-    config["classes"] = resolve_classes(config, common.resolve_data_root(config))
+    config["classes"] = resolve_classes(config, resolve_data_root(config))
     if "model" in config:
         config["model"].setdefault("output", {})["labels"] = dict(enumerate(config["classes"]))
         config["model"].setdefault("input", {})["shape"] = [1, *config["input_size"]]
@@ -176,7 +179,7 @@ def resolved_config(config: dict) -> dict:
 
 def load_split(config: dict, split: str, abnormal: torch.Tensor, device) -> SplitTensors | None:
     """A split of the configured source as tensors on ``device``; None when the split has no images."""
-    root, shape = common.resolve_data_root(config), tuple(config["input_size"])
+    root, shape = resolve_data_root(config), tuple(config["input_size"])
     items = per_class_limit(split_items(config, root, split, config["classes"]), config.get("max_cases"))
     if not items:
         return None
@@ -199,65 +202,39 @@ def _split_metrics(prefix: str, report: dict) -> dict:
     return {f"{prefix}_{key}": value for key, value in report.items()}
 
 
-def _log_epoch(log, progress, epoch, losses, report, seconds) -> None:
-    log.info("epoch %d loss %.4f task %.4f attention %s lambda %.3f val_macro_auc %s val_accuracy %s "
-             "val_localization_ratio %s seconds %.1f", epoch, losses["loss"], losses["task_loss"],
-             _shown(losses.get("attention_loss")), losses["lambda"], _shown(report["macro_auc"]),
-             _shown(report["accuracy"]), _shown(report["localization_ratio"]), seconds)
-    progress.set_postfix(loss=f"{losses['loss']:.3f}", val_auc=_shown(report["macro_auc"]))
-
-
-def _shown(value) -> str:
-    return "n/a" if value is None else f"{value:.4f}"
-
-
 @dataclass
-class Best:
-    score: float
-    state: dict
-    epoch: int
+class FindingData:
+    """The train, val and (optional) test splits, the class weights of the loss (None with
+    ``balance: sampler``) and the attention settings."""
+
+    train: SplitTensors
+    val: SplitTensors
+    test: SplitTensors | None
+    weights: torch.Tensor | None
+    attention: AttentionSettings
 
 
-def _fit(network, train_data, val_data, config, log) -> Best:
-    """Train for ``config["epochs"]`` epochs; keep the weights of the best validation macro AUC."""
-    attention = AttentionSettings(config.get("attention"))
-    weights = class_weights(train_data.labels, len(config["classes"])) if config.get("balance", "loss") == "loss" else None
-    optimizer = torch.optim.AdamW(network.parameters(), lr=config["learning_rate"], weight_decay=config.get("weight_decay", 1e-4))
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, max(1, config["epochs"]))
-    best = None
-    progress = tqdm(range(config["epochs"]), desc="finding-classifier", unit="epoch")
-    for epoch in progress:
-        started = time.monotonic()
-        losses = _epoch(network, optimizer, train_data, weights, attention, epoch, config)
-        scheduler.step()
-        report = evaluate(network, val_data, config["classes"], attention.threshold, config["batch_size"])
-        _log_epoch(log, progress, epoch, losses, report, time.monotonic() - started)
-        score = report["macro_auc"] if report["macro_auc"] is not None else float("-inf")
-        if best is None or score > best.score:
-            best = Best(score, copy.deepcopy(network.state_dict()), epoch)
-    return best
-
-
-def train(config: dict, run_dir) -> dict:
-    """Run the recipe; returns the metrics dict (also saved as ``metrics.json`` in ``run_dir``)."""
-    started = time.monotonic()
-    config = resolved_config(config)
-    common.seed_everything(config["seed"])
-    torch.set_num_threads(config.get("threads", torch.get_num_threads()))
-    network = build_network(config)  # an unknown backbone is refused before any data is read
-    run_dir, log = common.start_run(config, run_dir)
-    device = common.training_device(config)
+def load_data(run) -> FindingData:
+    config = run.config
     abnormal = abnormal_classes(config["classes"], config.get("normal_classes", DEFAULT_NORMAL_CLASSES))
-    train_data, val_data = (_required_split(config, split, abnormal, device) for split in ("train", "val"))
-    test_data = load_split(config, "test", abnormal, device)
-    best = _fit(network.to(device), train_data, val_data, config, log)
-    network.load_state_dict(best.state)
-    torch.save(network.state_dict(), run_dir / "best.pt")
-    metrics = _final_metrics(network, config, train_data, val_data, test_data)
-    metrics.update({"best_epoch": best.epoch, "device": device.type, "seconds": round(time.monotonic() - started, 1)})
-    log.info("final %s", metrics)
-    common.save_metrics(run_dir, metrics)
-    common.export_onnx(network, example_inputs(config), run_dir / config["onnx_name"], INPUT_NAMES, OUTPUT_NAMES)
+    train_data, val_data = (_required_split(config, split, abnormal, run.device) for split in ("train", "val"))
+    test_data = load_split(config, "test", abnormal, run.device)
+    balanced_by_loss = config.get("balance", "loss") == "loss"
+    weights = class_weights(train_data.labels, len(config["classes"])) if balanced_by_loss else None
+    return FindingData(train_data, val_data, test_data, weights, AttentionSettings(config.get("attention")))
+
+
+def validate(network, data: FindingData, run, epoch: int) -> dict:
+    """Val macro AUC, accuracy and localization ratio (None where undefined)."""
+    report = evaluate(network, data.val, run.config["classes"], data.attention.threshold, run.config["batch_size"])
+    return {f"val_{key}": report[key] for key in ("macro_auc", "accuracy", "localization_ratio")}
+
+
+def final_metrics(network, data: FindingData, run, best) -> dict:
+    import time
+
+    metrics = _final_metrics(network, run.config, data.train, data.val, data.test)
+    metrics.update({"best_epoch": best.epoch, "seconds": round(time.monotonic() - run.started, 1)})
     return metrics
 
 

@@ -9,20 +9,22 @@ Lateral examples are few, so classes are re-weighted and augmentation is strong.
 
 from __future__ import annotations
 
-import copy
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from tqdm import tqdm
 
-from ..severity.preprocess import normalize_percentile, resize_plane
-from . import common
-from .augment import random_affine_pairs, random_intensity
+from ...severity.preprocess import normalize_percentile, resize_plane
+from ..augment.planar import random_affine_pairs, random_intensity
+from ..config import resolve_data_root
+from ..loop import train_batches
 from .cxr_data import FRONTAL_VIEWS, limited, load_plane, read_cases
 
 CLASSES = ("frontal", "lateral", "other")
+NAME, MONITOR = "view-check", "val_balanced_accuracy"
+OPTIMIZER, SCHEDULE = {"weight_decay": 1e-3}, {"name": "constant"}
 
 
 class ViewNet(nn.Module):
@@ -126,12 +128,12 @@ def _augment(images, config):
     return random_intensity(warped, config["augment"])
 
 
-def _epoch(network, optimizer, images, labels, weights, config):
+def train_epoch(network, optimizer, data: "ViewData", run, epoch: int) -> float:
     def batch_loss(batch):
-        return F.cross_entropy(network(_augment(images[batch], config)), labels[batch])
+        return F.cross_entropy(network(_augment(data.images[batch], run.config)), data.labels[batch])
 
-    balanced_order = torch.multinomial(weights[labels], len(labels), replacement=True)
-    return common.train_epoch(network, optimizer, balanced_order, config["batch_size"], batch_loss)
+    balanced_order = torch.multinomial(data.weights[data.labels], len(data.labels), replacement=True)
+    return train_batches(network, optimizer, balanced_order, run.config["batch_size"], batch_loss)
 
 
 @torch.no_grad()
@@ -152,32 +154,38 @@ def evaluate(network, images, labels, frontal_threshold: float | None = None) ->
     return metrics
 
 
-def train(config: dict, run_dir) -> dict:
-    run_dir, log = common.start_run(config, run_dir)
-    common.seed_everything(config["seed"])
-    root = common.resolve_data_root(config)
-    shape = tuple(config["input_size"])
-    device = common.training_device(config)
-    images, labels = (a.to(device) for a in _dataset(root, "train", shape, config["seed"], 0, config))
-    val_images, val_labels = (a.to(device) for a in _dataset(root, "val", shape, config["seed"] + 1, 1, config))
+@dataclass
+class ViewData:
+    """Train and val images (N, 1, H, W) and classes (N,) on the training device, the train class
+    counts and the sampling weight of each class (inverse count)."""
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    val_images: torch.Tensor
+    val_labels: torch.Tensor
+    counts: torch.Tensor
+    weights: torch.Tensor
+
+
+def load_data(run) -> ViewData:
+    config = run.config
+    root, shape, seed = resolve_data_root(config), tuple(config["input_size"]), config["seed"]
+    images, labels = (a.to(run.device) for a in _dataset(root, "train", shape, seed, 0, config))
+    val_images, val_labels = (a.to(run.device) for a in _dataset(root, "val", shape, seed + 1, 1, config))
     counts = torch.bincount(labels, minlength=len(CLASSES)).float()
-    weights = 1.0 / counts.clamp(min=1)
-    network = build_network(config).to(device)
-    optimizer = torch.optim.AdamW(network.parameters(), lr=config["learning_rate"], weight_decay=1e-3)
-    best = (-1.0, None)
-    for epoch in tqdm(range(config["epochs"]), desc="view-check", unit="epoch"):
-        loss = _epoch(network, optimizer, images, labels, weights, config)
-        scores = evaluate(network, val_images, val_labels)
-        balanced = np.nanmean([scores[f"recall_{name}"] for name in CLASSES])
-        log.info("epoch %d loss %.4f val %s balanced %.4f", epoch, loss, scores, balanced)
-        if balanced > best[0]:
-            best = (balanced, copy.deepcopy(network.state_dict()))
-    network.load_state_dict(best[1])
-    metrics = evaluate(network, val_images, val_labels, config["model"]["output"].get("thresholds", {}).get("frontal"))
-    metrics.update({"val_balanced_accuracy": best[0], "train_counts": counts.int().tolist(),
-                    "val_counts": torch.bincount(val_labels, minlength=3).tolist(), "device": device.type})
-    log.info("final %s", metrics)
-    common.save_metrics(run_dir, metrics)
-    torch.save(network.state_dict(), run_dir / "best.pt")
-    common.export_onnx(network, example_inputs(config), run_dir / config["onnx_name"], INPUT_NAMES, OUTPUT_NAMES)
+    return ViewData(images, labels, val_images, val_labels, counts, 1.0 / counts.clamp(min=1))
+
+
+def validate(network, data: ViewData, run, epoch: int) -> dict:
+    """Val accuracy, recalls and their mean over the classes (the balanced accuracy)."""
+    scores = evaluate(network, data.val_images, data.val_labels)
+    return {**scores, MONITOR: float(np.nanmean([scores[f"recall_{name}"] for name in CLASSES]))}
+
+
+def final_metrics(network, data: ViewData, run, best) -> dict:
+    """Val scores of the kept weights, with the flag rates at the configured frontal threshold."""
+    threshold = run.config["model"]["output"].get("thresholds", {}).get("frontal")
+    metrics = evaluate(network, data.val_images, data.val_labels, threshold)
+    metrics.update({MONITOR: best.score, "train_counts": data.counts.int().tolist(),
+                    "val_counts": torch.bincount(data.val_labels, minlength=3).tolist()})
     return metrics

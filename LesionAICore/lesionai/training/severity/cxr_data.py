@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image as PILImage
 
-from ..errors import InputError, LesionAIError
-from ..severity.preprocess import normalize_percentile, resize_plane
-from ..severity.zones import ZONE_LETTERS
+from ...errors import InputError, LesionAIError
+from ...severity.preprocess import normalize_percentile, resize_plane
+from ...severity.zones import ZONE_LETTERS
 
 IGNORE = 255
 FRONTAL_VIEWS = {"PA", "AP", "AP Supine"}
@@ -80,8 +80,8 @@ def pipeline_zones(cases, root: Path, threads: int | None, log) -> dict[str, tup
 
     Radiographs the pipeline refuses are left out (and logged).
     """
-    from ..imageio import read_image
-    from ..severity.pipeline import SeverityPipeline, display_radiograph
+    from ...imageio import read_image
+    from ...severity.pipeline import SeverityPipeline, display_radiograph
 
     pipeline, found = SeverityPipeline(threads=threads), {}
     for case in cases:
@@ -106,7 +106,7 @@ def write_phantom_collection(root: Path, counts: dict[str, int], size: tuple[int
     random Brixia zone scores (senior and junior columns): labels for exercising the zone-severity
     recipe's plumbing, not anything a model could learn. Returns ``root``.
     """
-    from ..phantoms.cxr import eight_bit, generate_cxr_phantom
+    from ...phantoms.cxr import eight_bit, generate_cxr_phantom
 
     root = Path(root)
     (root / "images").mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,5 @@
-"""Image-level classification metrics: one-vs-rest AUC, confusion matrix, sensitivity, specificity, F1.
-
-Plain numpy/scipy so that they can be checked on hand-made predictions. A value that is not
+"""Image-level classification metrics: one-vs-rest AUC (MONAI's :func:`~monai.metrics.compute_roc_auc`),
+confusion matrix, sensitivity, specificity, F1, checked on hand-made predictions. A value that is not
 defined for the data (AUC of a class with no positive or no negative example, sensitivity of a
 class absent from the labels) is ``None``; macro averages are taken over the classes present in the
 labels whose value is defined.
@@ -12,21 +11,20 @@ labels whose value is defined.
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import rankdata
+import torch
+from monai.metrics import compute_roc_auc
 
 
 def one_vs_rest_auc(scores: np.ndarray, positive: np.ndarray) -> float | None:
     """Area under the ROC curve of ``scores`` (N,) for the boolean ``positive`` (N,) labels.
 
-    The Mann-Whitney form: the probability that a random positive scores above a random negative,
-    ties counting one half. ``None`` when either group is empty.
+    The probability that a random positive scores above a random negative, ties counting one half.
+    ``None`` when either group is empty (MONAI would warn and return NaN).
     """
     positive = np.asarray(positive, dtype=bool)
-    positives, negatives = int(positive.sum()), int((~positive).sum())
-    if positives == 0 or negatives == 0:
+    if positive.all() or not positive.any():
         return None
-    ranks = rankdata(np.asarray(scores, dtype=np.float64))
-    return float((ranks[positive].sum() - positives * (positives + 1) / 2) / (positives * negatives))
+    return float(compute_roc_auc(torch.from_numpy(np.asarray(scores, dtype=np.float64)), torch.from_numpy(positive)))
 
 
 def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, class_count: int) -> np.ndarray:

@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image as PILImage
 
-from ..errors import InputError
-from ..severity.preprocess import normalize_percentile, resize_plane
+from ...errors import InputError
+from ...severity.preprocess import normalize_percentile, resize_plane
 from .cxr_data import load_plane, read_cases
 
 SOURCES = ("cases", "folders")

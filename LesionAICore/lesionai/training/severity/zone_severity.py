@@ -5,7 +5,7 @@ score (``brixia_senior_A..F``), the junior's is kept as the human reference. Eac
 zones come from the installed lung, alignment models exactly as at inference
 (:meth:`SeverityPipeline.lungs_and_zones`), so the classifier learns on the zones it will see.
 
-Model: :class:`~lesionai.training.zone_network.ZoneSeverityNet`. Loss: cross-entropy on the
+Model: :class:`~lesionai.training.severity.zone_network.ZoneSeverityNet`. Loss: cross-entropy on the
 logits with class weights (inverse square root of the score frequencies), plus an optional ordinal
 term (mean absolute error of the expected score) and the optional localization-aware attention
 term (:mod:`lesionai.training.attention`; the target region of a zone is its own lung area, the
@@ -14,7 +14,7 @@ term counts only for zones the senior scored above 0).
 Levers for a small training set: ``members: M`` trains M networks from different seeds and
 exports their logit average as one model (:class:`ZoneEnsemble`); ``pretrain`` first trains the
 trunk and transformer on every lung-masked radiograph of the train split to find synthetic
-opacities painted into the real lungs (:mod:`lesionai.training.zone_pretrain`), so the networks
+opacities painted into the real lungs (:mod:`lesionai.training.severity.zone_pretrain`), so the networks
 start from features that see opacities.
 
 Model selection: with ``folds: k`` the train split is cut into ``k`` folds by patient group; the
@@ -26,22 +26,30 @@ number of epochs (no early stopping on val); val is only measured.
 from __future__ import annotations
 
 import copy
+import sys
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm
 
-from ..severity.preprocess import normalize_percentile, resize_plane
-from ..severity.scoring import SCORE_RULES, scores_from_probabilities
-from ..severity.zones import ZONE_LETTERS
-from . import common
-from .attention import AttentionSettings, attention_loss, combined_loss, grad_cam, localization_ratio, region_on_grid
-from .augment import random_affine_pairs, random_intensity
+from ...severity.preprocess import normalize_percentile, resize_plane
+from ...severity.scoring import SCORE_RULES, scores_from_probabilities
+from ...severity.zones import ZONE_LETTERS
+from ..attention import AttentionSettings, attention_loss, combined_loss, grad_cam, localization_ratio, region_on_grid
+from ..augment.planar import random_affine_pairs, random_intensity
+from ..config import resolve_data_root
+from ..contracts import Best, Run
+from ..device import seed_everything
+from ..loop import run_epochs, train_batches
+from ..runs import save_config
 from .cxr_data import limited, load_plane, pipeline_zones, read_cases
 from .zone_network import SCORE_COUNT, ZONE_COUNT, ZoneEnsemble, ZoneSeverityNet
 
 INPUT_NAMES, OUTPUT_NAMES = ["image", "zones"], ["zone_logits", "features", "head_weight"]
+NAME, MONITOR = "zone-severity", None  # the configured number of epochs, no early stopping on val
+SCHEDULE = {"name": "cosine", "warmup_epochs": 3}
+LOG_EVERY = 10  # epochs between the val zone MAE lines of the final fit
 
 
 def build_member(config: dict) -> ZoneSeverityNet:
@@ -147,23 +155,46 @@ def zone_attention_loss(logits, features, zones, targets, threshold: float) -> t
     return torch.stack(losses).sum() / torch.stack(counts).sum()
 
 
-def _epoch(network, optimizer, data: ScoredSet, config, weights, attention: AttentionSettings, epoch: int, device):
-    images, zones = torch.from_numpy(data.images).to(device), torch.from_numpy(data.zones).to(device)
-    targets = torch.from_numpy(data.senior).long().to(device)
-    distributions = target_distribution(targets, torch.from_numpy(data.junior).long().to(device),
+@dataclass
+class MemberData:
+    """What one member trains on: its ``train_set``, the optional ``val_set`` it is measured on
+    every :data:`LOG_EVERY` epochs, the class weights of the loss and the attention settings."""
+
+    train_set: ScoredSet
+    val_set: ScoredSet | None
+    weights: torch.Tensor
+    attention: AttentionSettings
+
+
+def train_epoch(network, optimizer, data: MemberData, run: Run, epoch: int) -> dict:
+    config, device, train_set = run.config, run.device, data.train_set
+    images, zones = torch.from_numpy(train_set.images).to(device), torch.from_numpy(train_set.zones).to(device)
+    targets = torch.from_numpy(train_set.senior).long().to(device)
+    distributions = target_distribution(targets, torch.from_numpy(train_set.junior).long().to(device),
                                         config["loss"].get("junior_weight", 0.0))
+    attention = data.attention
     lam = attention.weight(epoch)
 
     def batch_loss(batch):
         batch_images, batch_zones = random_affine_pairs(images[batch], zones[batch], config["augment"])
         logits, features, _ = network(random_intensity(batch_images, config["augment"]), batch_zones.float())
-        loss = task_loss(logits, distributions[batch], weights, config["loss"]["ordinal_weight"])
+        loss = task_loss(logits, distributions[batch], data.weights, config["loss"]["ordinal_weight"])
         if attention.enabled:
             focus = zone_attention_loss(logits, features, batch_zones, targets[batch], attention.threshold)
             loss = combined_loss(loss, focus, lam)
         return loss
 
-    return common.train_epoch(network, optimizer, torch.randperm(len(data)), config["batch_size"], batch_loss)
+    loss = train_batches(network, optimizer, torch.randperm(len(train_set)), config["batch_size"], batch_loss)
+    return {"loss": loss, "lambda": lam}
+
+
+def validate(network, data: MemberData, run: Run, epoch: int) -> dict:
+    """Val zone MAE (argmax and expected score) every :data:`LOG_EVERY` epochs and at the last one."""
+    last = run.config["epochs"] - 1
+    if data.val_set is None or (epoch % LOG_EVERY != LOG_EVERY - 1 and epoch != last):
+        return {}
+    probabilities = predict(ZoneEnsemble([network]), data.val_set, run.device)[0]
+    return {f"val_zone_mae_{rule}": zone_mae(probabilities, data.val_set.senior, rule) for rule in ("argmax", "expected")}
 
 
 @torch.no_grad()
@@ -181,7 +212,7 @@ def zone_mae(probabilities: np.ndarray, targets: np.ndarray, rule: str) -> float
 def cam_localization(probabilities, features, head_weight, zones, targets, threshold: float = 0.5) -> dict:
     """Where the Grad-CAM energy of abnormal zones lies: share inside the zone (true score's map)
     and share inside the lungs (the pipeline's expected-score map)."""
-    from ..severity.scoring import zone_cams
+    from ...severity.scoring import zone_cams
 
     grid = features.shape[-2:]
     in_zone, in_lungs = [], []
@@ -196,34 +227,26 @@ def cam_localization(probabilities, features, head_weight, zones, targets, thres
             "cam_in_lungs": float(np.mean(in_lungs)) if in_lungs else float("nan")}
 
 
-def fit(config: dict, train_set: ScoredSet, device, log=None, val_set: ScoredSet | None = None, label: str = "fit",
+def fit(run: Run, train_set: ScoredSet, val_set: ScoredSet | None = None, label: str = "fit",
         start: dict | None = None) -> ZoneEnsemble:
-    """Train ``config['members']`` networks on ``train_set`` (seeds ``seed``, ``seed + 1``, ...),
-    each from the ``start`` weights when given; returns their ensemble in eval mode."""
+    """Train ``members`` networks on ``train_set`` (seeds ``seed``, ``seed + 1``, ...), each from
+    the ``start`` weights when given; returns their ensemble in eval mode."""
     members = []
-    for index in range(config.get("members", 1)):
-        member_config = {**config, "seed": config["seed"] + index}
-        members.append(fit_member(member_config, train_set, device, log, val_set, f"{label} member {index + 1}", start))
+    for index in range(run.config.get("members", 1)):
+        member_run = replace(run, config={**run.config, "seed": run.config["seed"] + index})
+        members.append(fit_member(member_run, train_set, val_set, f"{NAME} {label} member {index + 1}", start))
     return ZoneEnsemble(members).eval()
 
 
-def fit_member(config: dict, train_set: ScoredSet, device, log, val_set, label: str, start: dict | None):
-    """One network trained for ``config['epochs']`` epochs; returned in eval mode."""
-    common.seed_everything(config["seed"])
-    network = build_member(config).to(device)
+def fit_member(run: Run, train_set: ScoredSet, val_set: ScoredSet | None, label: str, start: dict | None):
+    """One network trained for ``epochs`` epochs by the shared loop; returned in eval mode."""
+    seed_everything(run.config["seed"])
+    network = build_member(run.config).to(run.device)
     if start:
         network.load_state_dict(start, strict=False)
-    optimizer = torch.optim.AdamW(network.parameters(), lr=config["learning_rate"], weight_decay=config["weight_decay"])
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, common.cosine_schedule(config["epochs"], config.get("warmup_epochs", 3)))
-    weights, attention = class_weights(train_set.senior), AttentionSettings(config.get("attention"))
-    for epoch in tqdm(range(config["epochs"]), desc=f"zone-severity {label}", unit="epoch", leave=False):
-        loss = _epoch(network, optimizer, train_set, config, weights, attention, epoch, device)
-        scheduler.step()
-        if log and val_set is not None and (epoch % 10 == 9 or epoch == config["epochs"] - 1):
-            probabilities = predict(ZoneEnsemble([network]), val_set, device)[0]
-            log.info("%s epoch %d loss %.4f lambda %.3f val zone MAE argmax %.4f expected %.4f", label, epoch, loss,
-                     attention.weight(epoch), zone_mae(probabilities, val_set.senior, "argmax"),
-                     zone_mae(probabilities, val_set.senior, "expected"))
+    data = MemberData(train_set, val_set, class_weights(train_set.senior), AttentionSettings(run.config.get("attention")))
+    best = run_epochs(sys.modules[__name__], network, data, run, label=label, checkpoint=False)
+    network.load_state_dict(best.state)
     return network.eval()
 
 
@@ -235,13 +258,14 @@ def group_folds(groups: list[str], count: int, seed: int) -> list[np.ndarray]:
     return [np.array([i for i, g in enumerate(groups) if fold_of[g] == fold]) for fold in range(count)]
 
 
-def out_of_fold_probabilities(config, data: ScoredSet, device, log, start: dict | None = None) -> np.ndarray:
+def out_of_fold_probabilities(run: Run, data: ScoredSet, start: dict | None = None) -> np.ndarray:
+    """(N, 6, 4) probabilities of each radiograph by the ensemble trained without its fold."""
     probabilities = np.zeros((len(data), ZONE_COUNT, SCORE_COUNT))
-    for index, held_out in enumerate(group_folds(data.groups, config["folds"], config["seed"])):
+    for index, held_out in enumerate(group_folds(data.groups, run.config["folds"], run.config["seed"])):
         kept = np.setdiff1d(np.arange(len(data)), held_out)
-        network = fit(config, data.subset(kept), device, label=f"fold {index + 1}", start=start)
-        probabilities[held_out] = predict(network, data.subset(held_out), device)[0]
-        log.info("fold %d zone MAE argmax %.4f", index + 1, zone_mae(probabilities[held_out], data.senior[held_out], "argmax"))
+        network = fit(run, data.subset(kept), label=f"fold {index + 1}", start=start)
+        probabilities[held_out] = predict(network, data.subset(held_out), run.device)[0]
+        run.log.info("fold %d zone MAE argmax %.4f", index + 1, zone_mae(probabilities[held_out], data.senior[held_out], "argmax"))
     return probabilities
 
 
@@ -263,34 +287,53 @@ def low_confidence_threshold(probabilities: np.ndarray, targets: np.ndarray, rul
     return float(grid[int(np.argmax(youden))])
 
 
-def train(config: dict, run_dir) -> dict:
-    run_dir, log = common.start_run(config, run_dir)
-    common.seed_everything(config["seed"])
-    torch.set_num_threads(config.get("threads", torch.get_num_threads()))
-    root, shape = common.resolve_data_root(config), tuple(config["input_size"])
+@dataclass
+class ZoneData:
+    """The scored train and val sets, the pretrained start weights (or None), and what
+    :func:`train_network` decided: score rule, low-confidence threshold, out-of-fold probabilities
+    and cross-validation metrics."""
+
+    train_set: ScoredSet
+    val_set: ScoredSet
+    start: dict | None
+    rule: str = ""
+    low_confidence: float = 0.0
+    oof: np.ndarray | None = None
+    cv_metrics: dict = field(default_factory=dict)
+
+
+def load_data(run: Run) -> ZoneData:
+    config = run.config
+    root, shape = resolve_data_root(config), tuple(config["input_size"])
     cases = [c for c in read_cases(root) if is_scored(c)]
     threads = config.get("threads")
-    train_set = load_scored_set(limited([c for c in cases if c.split == "train"], config), root, shape, threads, log)
-    val_set = load_scored_set(limited([c for c in cases if c.split == "val"], config), root, shape, threads, log)
-    device = common.training_device(config)
-    metrics = {"train_cases": len(train_set), "val_cases": len(val_set), "device": device.type}
-    rule, low_confidence = config["score_rule"], config["low_confidence"]
-    start, oof = pretrained_start(config, root, device, log), None
+    train_set = load_scored_set(limited([c for c in cases if c.split == "train"], config), root, shape, threads, run.log)
+    val_set = load_scored_set(limited([c for c in cases if c.split == "val"], config), root, shape, threads, run.log)
+    return ZoneData(train_set, val_set, pretrained_start(config, root, run.device, run.log))
+
+
+def train_network(network, data: ZoneData, run: Run) -> Best:
+    """With ``folds``, choose the score rule and threshold on out-of-fold predictions; then train the
+    final ensemble on the whole train split (its last epoch is kept)."""
+    config, train_set = run.config, data.train_set
+    data.rule, data.low_confidence = config["score_rule"], config["low_confidence"]
     if config.get("folds"):
-        oof = out_of_fold_probabilities(config, train_set, device, log, start)
-        rule = choose_rule(oof, train_set.senior)
-        low_confidence = low_confidence_threshold(oof, train_set.senior, rule)
-        metrics.update({f"cv_zone_mae_{r}": zone_mae(oof, train_set.senior, r) for r in SCORE_RULES})
-    network = fit(config, train_set, device, log, val_set, label="final", start=start)
-    metrics.update(evaluate(network, val_set, device, rule))
-    metrics.update(member_metrics(network, val_set, device, rule))
-    metrics["low_confidence_threshold"] = low_confidence
-    log.info("final %s", metrics)
-    common.save_metrics(run_dir, metrics)
-    save_predictions(run_dir, network, train_set, val_set, oof, device)
-    _save_decision(config, run_dir, rule, low_confidence)
-    torch.save(network.state_dict(), run_dir / "best.pt")
-    common.export_onnx(network, example_inputs(config), run_dir / config["onnx_name"], INPUT_NAMES, OUTPUT_NAMES)
+        data.oof = out_of_fold_probabilities(run, train_set, data.start)
+        data.rule = choose_rule(data.oof, train_set.senior)
+        data.low_confidence = low_confidence_threshold(data.oof, train_set.senior, data.rule)
+        data.cv_metrics = {f"cv_zone_mae_{r}": zone_mae(data.oof, train_set.senior, r) for r in SCORE_RULES}
+    ensemble = fit(run, train_set, data.val_set, label="final", start=data.start)
+    return Best(None, ensemble.state_dict(), config["epochs"] - 1)
+
+
+def final_metrics(network, data: ZoneData, run: Run, best: Best) -> dict:
+    """Val metrics of the ensemble; also writes ``predictions.npz`` and the decision into ``config.yaml``."""
+    metrics = {"train_cases": len(data.train_set), "val_cases": len(data.val_set), **data.cv_metrics}
+    metrics.update(evaluate(network, data.val_set, run.device, data.rule))
+    metrics.update(member_metrics(network, data.val_set, run.device, data.rule))
+    metrics["low_confidence_threshold"] = data.low_confidence
+    save_predictions(run.directory, network, data.train_set, data.val_set, data.oof, run.device)
+    _save_decision(run.config, run.directory, data.rule, data.low_confidence)
     return metrics
 
 
@@ -309,6 +352,7 @@ def pretrained_start(config: dict, root, device, log) -> dict | None:
         return None
     from .zone_pretrain import pretrain
 
+    seed_everything(config["seed"])  # the same start whatever was drawn before
     return pretrain(config, build_member(config), root, device, log)
 
 
@@ -342,4 +386,4 @@ def _save_decision(config: dict, run_dir, rule: str, low_confidence: float) -> N
     saved["score_rule"], saved["low_confidence"] = rule, low_confidence
     saved["model"]["output"]["score_rule"] = rule
     saved["model"]["output"]["thresholds"] = {"low_confidence": low_confidence}
-    common.save_config(saved, run_dir)
+    save_config(saved, run_dir)

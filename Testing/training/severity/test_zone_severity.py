@@ -14,9 +14,9 @@ from lesionai.runtime import OnnxModel  # noqa: E402
 from lesionai.severity.scoring import heat_map, scores_from_probabilities, softmax, zone_cams, zone_score_table  # noqa: E402
 from lesionai.training import common, recipes  # noqa: E402
 from lesionai.training.attention import grad_cam  # noqa: E402
-from lesionai.training.cxr_data import write_phantom_collection  # noqa: E402
-from lesionai.training.zone_network import ZoneEnsemble, ZoneSeverityNet  # noqa: E402
-from lesionai.training.zone_severity import (  # noqa: E402
+from lesionai.training.severity.cxr_data import write_phantom_collection  # noqa: E402
+from lesionai.training.severity.zone_network import ZoneEnsemble, ZoneSeverityNet  # noqa: E402
+from lesionai.training.severity.zone_severity import (  # noqa: E402
     class_weights,
     group_folds,
     low_confidence_threshold,

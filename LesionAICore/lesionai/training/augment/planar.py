@@ -1,4 +1,4 @@
-"""Batch augmentation on tensors: anatomically sane affine jitter and detector-like intensity changes."""
+"""2-D batch augmentation on tensors: anatomically sane affine jitter and detector-like intensity changes."""
 
 from __future__ import annotations
 

@@ -22,16 +22,14 @@ with the junior radiologist's MAE on the same images, and stores the thresholds 
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm
 
-from ..severity.opacity import (
+from ...severity.opacity import (
     THRESHOLD_NAMES,
     opacity_fractions,
     opacity_mask,
@@ -39,15 +37,21 @@ from ..severity.opacity import (
     tune_thresholds,
     zone_mae,
 )
-from ..severity.preprocess import model_input, resize_plane
-from ..severity.zones import ZONE_LETTERS
-from . import common
-from .augment import random_affine_pairs, random_intensity
+from ...severity.preprocess import model_input, resize_plane
+from ...severity.zones import ZONE_LETTERS
+from ..augment.planar import random_affine_pairs, random_intensity
+from ..config import resolve_data_root
+from ..loop import train_batches
+from ..metrics.dice import dice_score
+from ..runs import save_config
 from .cxr_data import IGNORE, limited, load_plane, load_segmentation_arrays, pipeline_zones, read_cases
 from .opacities import add_synthetic_opacities
 
 OUTSIDE, CLEAR, UNKNOWN, OPACITY, SCORED_ABNORMAL = 0, 1, 2, 3, 4  # supervision classes of a lung pixel
 INPUT_NAMES, OUTPUT_NAMES = ["image"], ["opacity_logits"]
+NAME, MONITOR = "opacity-segmentation", "val_opacity_dice"
+OPTIONAL_KEYS = ("opacities", "unknown_weight", "zone_loss_weight")
+SCHEDULE = {"name": "cosine", "warmup_epochs": 2}
 
 
 def build_network(config: dict) -> torch.nn.Module:
@@ -158,9 +162,7 @@ def zone_hinge_loss(logits: torch.Tensor, targets: torch.Tensor, senior: torch.T
 
 def opacity_dice(prediction: np.ndarray, opacity: np.ndarray, lung: np.ndarray) -> float:
     """Dice of predicted against painted opacity, both taken inside ``lung``; 1 when both are empty."""
-    predicted, truth = prediction & lung, opacity & lung
-    denominator = predicted.sum() + truth.sum()
-    return 1.0 if denominator == 0 else float(2 * (predicted & truth).sum() / denominator)
+    return dice_score(prediction, opacity, lung)
 
 
 def validation_set(cases, root, shape, config) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -246,73 +248,72 @@ def _spearman(fractions: np.ndarray, scores: np.ndarray) -> float:
     return float(value) if np.isfinite(value) else 0.0
 
 
-def _epoch(network, optimizer, data: TrainingSet, weights, rng, config) -> float:
-    device = next(network.parameters()).device
-    senior = torch.from_numpy(data.senior).to(device)
+@dataclass
+class OpacityData:
+    """What a run trains and measures on: the painted-opacity ``training`` set, the ``validation``
+    set (images, opacities, lungs), the supervision class weights, the painting generator, the
+    Brixia-scored cases per split with their pipeline zones, and the case lists."""
 
-    def batch_loss(batch):
-        painted, targets = painted_batch(data, batch.numpy(), rng, config.get("opacities", {}))
-        painted, targets = random_affine_pairs(painted.to(device), targets.to(device), config["augment"])
-        logits = network(random_intensity(painted, config["augment"]))
-        zone_loss = zone_hinge_loss(logits, targets, senior[batch.to(device)])
-        return weighted_loss(logits, targets[:, :1], weights) + config.get("zone_loss_weight", 0.0) * zone_loss
-
-    return common.train_epoch(network, optimizer, torch.randperm(len(data.images)), config["batch_size"], batch_loss)
-
-
-def _fit(network, data: TrainingSet, validation, config, log) -> int:
-    """Train for ``epochs``; keeps the weights of the epoch with the best val Dice and returns that epoch."""
-    optimizer = torch.optim.AdamW(network.parameters(), lr=config["learning_rate"], weight_decay=1e-4)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, common.cosine_schedule(config["epochs"], config.get("warmup_epochs", 2)))
-    weights = class_weights(config["unknown_weight"], next(network.parameters()).device)
-    rng = np.random.default_rng(config["seed"])
-    best = (-1.0, None, -1)
-    progress = tqdm(range(config["epochs"]), desc="opacity-segmentation", unit="epoch")
-    for epoch in progress:
-        loss = _epoch(network, optimizer, data, weights, rng, config)
-        scheduler.step()
-        val_dice = float(np.mean(validation_dice(network, validation)))
-        log.info("epoch %d loss %.4f val_opacity_dice %.4f", epoch, loss, val_dice)
-        progress.set_postfix(loss=f"{loss:.3f}", val_dice=f"{val_dice:.4f}")
-        if val_dice > best[0]:
-            best = (val_dice, copy.deepcopy(network.state_dict()), epoch)
-    network.load_state_dict(best[1])
-    return best[2]
+    training: TrainingSet
+    validation: tuple
+    weights: torch.Tensor
+    rng: np.random.Generator
+    scored: dict
+    zones_by_stem: dict
+    train_cases: list
+    val_cases: list
+    root: Path
 
 
-def train(config: dict, run_dir) -> dict:
-    """Run the recipe; returns the metrics dict (also saved in ``run_dir``)."""
-    run_dir, log = common.start_run(config, run_dir)
-    common.seed_everything(config["seed"])
-    torch.set_num_threads(config.get("threads", torch.get_num_threads()))
-    root, shape = common.resolve_data_root(config), tuple(config["input_size"])
+def load_data(run) -> OpacityData:
+    config = run.config
+    root, shape = resolve_data_root(config), tuple(config["input_size"])
     cases = read_cases(root)
     train_cases = limited([c for c in cases if c.split == "train" and c.has_lung_mask], config)
     val_cases = limited([c for c in cases if c.split == "val" and c.has_lung_mask], config)
     scored = {split: limited([c for c in cases if c.split == split and c.zone_scores("senior") is not None], config)
               for split in ("train", "val")}
-    zones_by_stem = pipeline_zones(scored["train"] + scored["val"], root, config.get("threads", torch.get_num_threads()), log)
-    device = common.training_device(config)
-    network = build_network(config).to(device)
-    data = training_set(train_cases, root, shape, zones_by_stem)
-    validation = validation_set(val_cases, root, shape, config)
-    best_epoch = _fit(network, data, validation, config, log)
-    torch.save(network.state_dict(), run_dir / "best.pt")
-    dice_scores = validation_dice(network, validation)
-    metrics = {"val_opacity_dice": float(np.mean(dice_scores)), "val_opacity_dice_median": float(np.median(dice_scores)),
-               "val_cases": len(val_cases), "train_cases": len(train_cases), "best_epoch": best_epoch,
-               "device": device.type}
-    scorer, thresholds = scorer_metrics(network, scored["train"], scored["val"], root, shape, zones_by_stem)
+    zones_by_stem = pipeline_zones(scored["train"] + scored["val"], root, config.get("threads", torch.get_num_threads()),
+                                   run.log)
+    return OpacityData(training_set(train_cases, root, shape, zones_by_stem), validation_set(val_cases, root, shape, config),
+                       class_weights(config["unknown_weight"], run.device), np.random.default_rng(config["seed"]),
+                       scored, zones_by_stem, train_cases, val_cases, root)
+
+
+def train_epoch(network, optimizer, data: OpacityData, run, epoch: int) -> float:
+    config, device = run.config, run.device
+    senior = torch.from_numpy(data.training.senior).to(device)
+
+    def batch_loss(batch):
+        painted, targets = painted_batch(data.training, batch.numpy(), data.rng, config.get("opacities", {}))
+        painted, targets = random_affine_pairs(painted.to(device), targets.to(device), config["augment"])
+        logits = network(random_intensity(painted, config["augment"]))
+        zone_loss = zone_hinge_loss(logits, targets, senior[batch.to(device)])
+        return weighted_loss(logits, targets[:, :1], data.weights) + config.get("zone_loss_weight", 0.0) * zone_loss
+
+    order = torch.randperm(len(data.training.images))
+    return train_batches(network, optimizer, order, config["batch_size"], batch_loss)
+
+
+def validate(network, data: OpacityData, run, epoch: int) -> dict:
+    return {MONITOR: float(np.mean(validation_dice(network, data.validation)))}
+
+
+def final_metrics(network, data: OpacityData, run, best) -> dict:
+    """Dice of the kept weights on the painted val set, and the zone scorer's thresholds (saved in
+    the run's config) and MAEs."""
+    dice_scores = validation_dice(network, data.validation)
+    metrics = {MONITOR: float(np.mean(dice_scores)), "val_opacity_dice_median": float(np.median(dice_scores)),
+               "val_cases": len(data.val_cases), "train_cases": len(data.train_cases), "best_epoch": best.epoch}
+    shape = tuple(run.config["input_size"])
+    scorer, thresholds = scorer_metrics(network, data.scored["train"], data.scored["val"], data.root, shape,
+                                        data.zones_by_stem)
     metrics.update(scorer)
     if thresholds is not None:
-        _save_thresholds(config, run_dir, thresholds)
-    log.info("final %s thresholds %s", metrics, thresholds)
-    common.save_metrics(run_dir, metrics)
-    common.export_onnx(network, example_inputs(config), run_dir / config["onnx_name"], INPUT_NAMES, OUTPUT_NAMES)
+        _save_thresholds(run.config, run.directory, thresholds)
+    run.log.info("thresholds %s", thresholds)
     return metrics
-
-
 def _save_thresholds(config: dict, run_dir: Path, thresholds: dict) -> None:
     """Put the tuned thresholds into the run's saved config, where installing the run reads them."""
     config["model"]["output"]["thresholds"] = {name: thresholds[name] for name in THRESHOLD_NAMES}
-    common.save_config(config, run_dir)
+    save_config(config, run_dir)

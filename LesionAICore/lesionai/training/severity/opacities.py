@@ -25,8 +25,8 @@ import numpy as np
 from PIL import Image as PILImage
 from scipy import ndimage
 
-from ..errors import InputError
-from ..severity.preprocess import resize_plane
+from ...errors import InputError
+from ...severity.preprocess import resize_plane
 
 DEFAULT_SETTINGS = {
     "empty_rate": 0.2,             # share of samples left without any opacity

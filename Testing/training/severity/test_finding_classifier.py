@@ -15,15 +15,10 @@ from lesionai import cli  # noqa: E402
 from lesionai.errors import InputError  # noqa: E402
 from lesionai.phantoms.cxr import eight_bit, generate_cxr_phantom  # noqa: E402
 from lesionai.runtime import OnnxModel  # noqa: E402
-from lesionai.training import common, finding_classifier, recipes  # noqa: E402
-from lesionai.training.classification_metrics import (  # noqa: E402
-    class_rates,
-    classification_report,
-    confusion_matrix,
-    one_vs_rest_auc,
-)
-from lesionai.training.finding_backbones import build_backbone  # noqa: E402
-from lesionai.training.finding_data import finding_class, split_items  # noqa: E402
+from lesionai.training import common, recipes  # noqa: E402
+from lesionai.training.severity import finding_classifier  # noqa: E402
+from lesionai.training.severity.finding_backbones import build_backbone  # noqa: E402
+from lesionai.training.severity.finding_data import finding_class, split_items  # noqa: E402
 
 RECIPE = "finding-classifier"
 TINY_BACKBONES = {
@@ -178,39 +173,8 @@ def test_findings_map_to_classes_and_unlabelled_rows_are_skipped():
     assert finding_class(" ", findings, "other pneumonia") is None
 
 
-def test_auc_of_hand_made_scores():
-    positive = np.array([False, False, True, True])
-    assert one_vs_rest_auc(np.array([0.1, 0.2, 0.8, 0.9]), positive) == 1.0
-    assert one_vs_rest_auc(np.array([0.9, 0.8, 0.2, 0.1]), positive) == 0.0
-    assert one_vs_rest_auc(np.array([0.1, 0.4, 0.35, 0.8]), positive) == 0.75
-    assert one_vs_rest_auc(np.full(4, 0.5), positive) == 0.5  # ties count one half
-    assert one_vs_rest_auc(np.array([0.1, 0.2]), np.array([True, True])) is None
-
-
-def test_rates_of_a_known_confusion_matrix():
-    labels = np.array([0] * 60 + [1] * 40)
-    predicted = np.array([0] * 50 + [1] * 10 + [0] * 5 + [1] * 35)
-    confusion = confusion_matrix(labels, predicted, 2)
-    assert confusion.tolist() == [[50, 10], [5, 35]]
-    rates = class_rates(confusion, 1)
-    assert rates["sensitivity"] == 35 / 40 and rates["specificity"] == 50 / 60
-    assert rates["precision"] == 35 / 45 and rates["f1"] == pytest.approx(70 / 85)
-
-
-def test_report_of_three_classes_with_an_absent_class():
-    probabilities = np.array([[0.8, 0.1, 0.1], [0.6, 0.3, 0.1], [0.2, 0.7, 0.1], [0.5, 0.4, 0.1]])
-    report = classification_report(probabilities, np.array([0, 0, 1, 1]), ["a", "b", "c"])
-    assert report["confusion_matrix"] == [[2, 0, 0], [1, 1, 0], [0, 0, 0]]
-    assert report["accuracy"] == 0.75
-    assert report["per_class"]["a"]["auc"] == 1.0 and report["per_class"]["b"]["auc"] == 1.0
-    assert report["per_class"]["c"]["auc"] is None and report["per_class"]["c"]["sensitivity"] is None
-    assert report["per_class"]["a"]["f1"] == pytest.approx(0.8) and report["per_class"]["b"]["f1"] == pytest.approx(2 / 3)
-    assert report["macro_auc"] == 1.0  # over the classes present
-    assert report["macro_sensitivity"] == 0.75 and report["macro_specificity"] == 0.75
-
-
 def test_cases_source_without_findings_is_an_input_error(tmp_path):
-    from lesionai.training.cxr_data import write_phantom_collection
+    from lesionai.training.severity.cxr_data import write_phantom_collection
 
     root = write_phantom_collection(tmp_path / "cxr", {"train": 2, "val": 1}, size=(64, 64))
     config = common.load_config(recipes.default_config(RECIPE), {**QUICK, "data_root": str(root)})

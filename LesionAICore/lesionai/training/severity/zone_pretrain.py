@@ -2,7 +2,7 @@
 
 Only about a hundred radiographs carry Brixia scores, but several hundred carry lung outlines.
 Into those real lungs this step paints synthetic opacities
-(:func:`lesionai.training.opacities.add_synthetic_opacities`) and trains the network to tell,
+(:func:`lesionai.training.severity.opacities.add_synthetic_opacities`) and trains the network to tell,
 for every token of its feature grid, which share of that token the opacities cover. The trunk,
 projection, position embedding and transformer learn to see opacities where they are; the zone
 head is then trained on the scored radiographs from these weights.
@@ -23,8 +23,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from . import common
-from .augment import random_affine_pairs, random_intensity
+from ..augment.planar import random_affine_pairs, random_intensity
+from ..config import optimizer_settings
+from ..loop import train_batches
 from .cxr_data import limited, load_segmentation_arrays, read_cases
 from .opacities import add_synthetic_opacities
 from .zone_network import ZoneSeverityNet
@@ -62,8 +63,9 @@ def pretrain(config: dict, network: ZoneSeverityNet, root, device, log) -> dict:
     images, masks = load_segmentation_arrays(cases, root, shape)
     lungs = masks == 1
     model = CoverageHead(network).to(device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=settings.get("learning_rate", config["learning_rate"]),
-                                  weight_decay=config["weight_decay"])
+    recipe_optimizer = optimizer_settings(config)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=settings.get("learning_rate", recipe_optimizer["lr"]),
+                                  weight_decay=recipe_optimizer["weight_decay"])
     rng = np.random.default_rng(config["seed"])
     for epoch in tqdm(range(settings["epochs"]), desc="zone-severity pretrain", unit="epoch", leave=False):
         loss = _epoch(model, optimizer, images, lungs, rng, config, device)
@@ -80,4 +82,4 @@ def _epoch(model, optimizer, images, lungs, rng, config, device) -> float:
         painted, opacity = random_affine_pairs(painted.to(device), opacity.to(device), config["augment"])
         return coverage_loss(model(random_intensity(painted, config["augment"])), opacity.float())
 
-    return common.train_epoch(model, optimizer, torch.randperm(len(images)), config["batch_size"], batch_loss)
+    return train_batches(model, optimizer, torch.randperm(len(images)), config["batch_size"], batch_loss)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from ..errors import InputError
+from ...errors import InputError
 
 BACKBONES = ("resnet", "densenet", "vit")
 

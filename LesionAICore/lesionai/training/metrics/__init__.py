@@ -1,0 +1,1 @@
+"""Validation metrics of the recipes: overlap (:mod:`.dice`) and image-level classification (:mod:`.classification`)."""
