@@ -168,9 +168,9 @@ def add_result_nodes(scene, volume_node, result) -> SeverityNodes:
 
 def result_labelmaps(result) -> list[tuple]:
     """(label map, segment specs) layers of the segmentation: lungs with opacity, then zones."""
-    from lesionai.severity.labels import LUNG_LAYER_SEGMENTS, ZONE_SEGMENTS
+    from lesionai.severity.outputs import segmentation_layers
 
-    return [(result.lung_labels, LUNG_LAYER_SEGMENTS), (result.zone_labels, ZONE_SEGMENTS)]
+    return segmentation_layers(result)
 
 
 def add_heatmap_node(scene, heatmap, name: str):

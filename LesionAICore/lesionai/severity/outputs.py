@@ -24,7 +24,6 @@ from ..results import (
     write_case as write_case_folder,
     segmentation_file_warning,
     write_json,
-    write_segmentation_file as write_segmentation_layers,
 )
 from .labels import LUNG_LAYER_SEGMENTS, ZONE_SEGMENTS, label_table
 from .lungs import LEFT_LUNG, OPACITY, RIGHT_LUNG
@@ -53,8 +52,8 @@ def _write_files(image: Image, result: SeverityResult, folder: Path, input_name:
     write_image(result.zone_labels, folder / "zones.nrrd")
     if result.heatmap is not None:
         write_image(result.heatmap, folder / "gradcam.nrrd")
-    layers = [(result.lung_labels, LUNG_LAYER_SEGMENTS), (result.zone_labels, ZONE_SEGMENTS)]
-    warning = segmentation_file_warning(image, layers, folder / "segmentation.seg.nrrd", "lungs and zones")
+    warning = segmentation_file_warning(image, segmentation_layers(result), folder / "segmentation.seg.nrrd",
+                                        "lungs and zones")
     if warning:
         result.warnings.append(warning)
     render_overlay(image, lung_sides(result.zone_labels.array), result.zone_labels.array, folder / "overlay.png",
@@ -94,10 +93,9 @@ def lung_sides(zone_labels: np.ndarray) -> np.ndarray:
     return np.where(zone_labels == 0, 0, np.where(zone_labels <= 3, RIGHT_LUNG, LEFT_LUNG)).astype(np.uint8)
 
 
-def write_segmentation_file(image: Image, result: SeverityResult, path: Path) -> Path | None:
-    """``segmentation.seg.nrrd`` with right/left lung, opacity and zones A-F (None without MRML)."""
-    layers = [(result.lung_labels, LUNG_LAYER_SEGMENTS), (result.zone_labels, ZONE_SEGMENTS)]
-    return write_segmentation_layers(image, layers, path, "lungs and zones")
+def segmentation_layers(result: SeverityResult) -> list[tuple]:
+    """The label-map layers of ``segmentation.seg.nrrd``: lungs with opacity, then zones A-F."""
+    return [(result.lung_labels, LUNG_LAYER_SEGMENTS), (result.zone_labels, ZONE_SEGMENTS)]
 
 
 def read_case(case_dir: Path) -> SeverityResult:
