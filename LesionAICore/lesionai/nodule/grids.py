@@ -26,13 +26,28 @@ def sample(array: np.ndarray, array_geometry: Geometry, grid: Geometry, shape: t
     """Values of ``array`` (on ``array_geometry``) at the voxels of ``grid`` (``shape``, ``[k, j, i]``).
 
     ``start_kji`` shifts the output grid by whole voxels (to fill a sub-block of a larger grid).
-    ``order`` 0 = nearest, 1 = linear. Voxels outside ``array`` get ``cval`` (NaN: unknown).
+    ``order`` 0 = nearest, 1 = linear. Each voxel of ``array`` covers its whole box (half a voxel
+    beyond its centre), so the first and last slices keep their full thickness; output voxels
+    outside those boxes get ``cval`` (NaN: unknown).
     """
     grid_to_array = array_geometry.ras_to_ijk() @ grid.ijk_to_ras()
     matrix, offset = kji_affine(grid_to_array)
     offset = offset + matrix @ np.asarray(start_kji, dtype=float)
-    return ndimage.affine_transform(array.astype(np.float32, copy=False), matrix, offset, output_shape=tuple(shape),
-                                    order=order, mode="constant", cval=cval, prefilter=False)
+    values = ndimage.affine_transform(array.astype(np.float32, copy=False), matrix, offset, output_shape=tuple(shape),
+                                      order=order, mode="nearest", prefilter=False)
+    values[~_inside_boxes(matrix, offset, shape, array.shape)] = cval
+    return values
+
+
+def _inside_boxes(matrix: np.ndarray, offset: np.ndarray, shape, array_shape) -> np.ndarray:
+    """True where an output voxel's source position lies within the source voxels' boxes."""
+    inside = np.ones(tuple(shape), dtype=bool)
+    axes = [np.arange(n, dtype=np.float64) for n in shape]
+    for row, (limit, shift) in enumerate(zip(array_shape, offset)):
+        position = (matrix[row, 0] * axes[0][:, None, None] + matrix[row, 1] * axes[1][None, :, None]
+                    + matrix[row, 2] * axes[2][None, None, :] + shift)
+        inside &= (position >= -0.5) & (position <= limit - 0.5)
+    return inside
 
 
 def covered_block(grid: Geometry, shape: tuple[int, int, int], target: Geometry,

@@ -1,27 +1,33 @@
 """Recipe ``nodule-segmentation``: a small 3D U-Net (MONAI) for the nodule in a region.
 
 Trains on LIDC crops cut into regions exactly as the pipeline cuts a crop (``region_from_crop``),
-with random spacing, centre shift, context texture, flips and HU scale/offset/noise. The model of the
-last epoch is kept (no epoch is chosen on the reported cases). Dice is measured on the input crop's
+with random spacing, centre shift, context texture, flips and HU scale/offset/noise, through the
+shared loop (:func:`lesionai.training.loop.fit`). The model of the last epoch is kept (no epoch is
+chosen on the reported cases); :func:`cross_validate` runs the same schedule per patient-grouped fold. Dice is measured on the input crop's
 own grid after the pipeline's post-processing (resampling back, threshold, component at the seed).
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm
 
 from ...nodule.region import region_from_crop
 from ...nodule.segmentation import dice, model_input, nodule_mask_on_input, segment_with_growth, sigmoid
-from .. import common
+from ..config import resolve_data_root
+from ..device import seed_everything, set_threads
+from ..loop import run_epochs, train_batches
 from .data import load_pair, patient_folds, read_cases, training_region
 
+NAME = "nodule-segmentation"
 INPUT_NAMES, OUTPUT_NAMES = ["region"], ["nodule_logits"]
+MONITOR = None
+OPTIONAL_KEYS = ("cv_folds",)
 
 
 def build_network(config: dict) -> torch.nn.Module:
@@ -82,26 +88,44 @@ def crop_dice(probability_of, image, mask) -> float:
     return dice(full, mask.array > 0)
 
 
-def fit(config: dict, pairs: list, log, desc: str = "nodule-segmentation") -> torch.nn.Module:
-    """Train a network on ``pairs`` (image, mask) with the recipe's schedule; returns the last epoch's."""
-    rng = np.random.default_rng(config["seed"])
-    network = build_network(config)
-    optimizer = torch.optim.AdamW(network.parameters(), lr=config["learning_rate"], weight_decay=1e-4)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, common.cosine_schedule(config["epochs"], config.get("warmup_epochs", 1)))
-    progress = tqdm(range(config["epochs"]), desc=desc, unit="epoch")
-    for epoch in progress:
-        order = rng.permutation(len(pairs))[: config.get("samples_per_epoch", len(pairs))]
-        loss = common.train_epoch(network, optimizer, order, config["batch_size"],
-                                  lambda batch: dice_bce_loss(*_forward(network, pairs, batch, rng, config)))
-        scheduler.step()
-        log.info("epoch %d loss %.4f", epoch, loss)
-        progress.set_postfix(loss=f"{loss:.3f}")
-    return network
+@dataclass
+class SegmentationData:
+    """Crops (image, mask) to train on and to score, and the augmentation generator."""
+
+    train_pairs: list
+    val_pairs: list
+    rng: np.random.Generator
 
 
-def _forward(network, pairs, batch, rng, config):
-    images, masks = augmented_batch(pairs, batch, rng, config["augment"])
-    return network(images), masks
+def load_data(run) -> SegmentationData:
+    """The ``train`` and ``val`` splits' crops (``max_cases`` of each when set)."""
+    root = resolve_data_root(run.config)
+    cases = read_cases(root)
+    limit = run.config.get("max_cases") or None
+    pairs = {split: [load_pair(root, c) for c in cases if c.split == split][:limit] for split in ("train", "val")}
+    return SegmentationData(pairs["train"], pairs["val"], np.random.default_rng(run.config["seed"]))
+
+
+def train_epoch(network, optimizer, data: SegmentationData, run, epoch: int) -> float:
+    order = data.rng.permutation(len(data.train_pairs))
+    batch_loss = lambda batch: dice_bce_loss(*_forward(network, data, batch, run))
+    return train_batches(network, optimizer, order, run.config["batch_size"], batch_loss)
+
+
+def _forward(network, data: SegmentationData, batch, run):
+    images, masks = augmented_batch(data.train_pairs, batch, data.rng, run.config["augment"])
+    return network(images.to(run.device)), masks.to(run.device)
+
+
+def validate(network, data: SegmentationData, run, epoch: int) -> dict:
+    """Nothing: the last epoch is kept, so no epoch is chosen on the cases that are reported."""
+    return {}
+
+
+def final_metrics(network, data: SegmentationData, run, best) -> dict:
+    network.cpu()
+    return {**dice_summary(evaluate(network, data.val_pairs), "val"), "train_cases": len(data.train_pairs),
+            "epoch_chosen": best.epoch}
 
 
 def evaluate(network: torch.nn.Module, pairs: list) -> list[float]:
@@ -114,52 +138,39 @@ def dice_summary(scores: list[float], prefix: str) -> dict:
             f"{prefix}_cases": len(scores)}
 
 
-def train(config: dict, run_dir) -> dict:
-    """Train on the ``train`` split, report Dice on ``val``, export ONNX; returns the metrics."""
-    run_dir, log = common.start_run(config, run_dir)
-    common.seed_everything(config["seed"])
-    torch.set_num_threads(config.get("threads", torch.get_num_threads()))
-    root = common.resolve_data_root(config)
-    cases = _limited(read_cases(root), config)
-    train_pairs = [load_pair(root, c) for c in cases if c.split == "train"]
-    val_pairs = [load_pair(root, c) for c in cases if c.split == "val"]
-    network = fit(config, train_pairs, log)
-    torch.save(network.state_dict(), run_dir / "best.pt")
-    metrics = {**dice_summary(evaluate(network, val_pairs), "val"), "train_cases": len(train_pairs),
-               "epoch_chosen": "last"}
-    log.info("final %s", metrics)
-    common.save_metrics(run_dir, metrics)
-    common.export_onnx(network, example_inputs(config), run_dir / config["onnx_name"], INPUT_NAMES, OUTPUT_NAMES)
-    return metrics
-
-
 def cross_validate(config: dict, run_dir, folds: list[int] | None = None) -> dict:
     """Patient-grouped ``cv_folds``-fold cross-validation over all cases (train and val splits).
 
     Each fold's network trains on the other folds with the recipe's schedule and is scored on the
-    held-out fold; ``fold_<n>.json`` holds its per-case Dice. ``folds`` runs a subset (the pooled
-    summary is then written by whoever has all folds: ``summarize_folds``).
+    held-out fold; ``fold_<n>.json`` holds its per-case Dice. ``folds`` runs a subset;
+    ``cv_metrics.json`` pools the folds finished so far (:func:`summarize_folds`).
     """
-    run_dir, log = common.start_run(config, run_dir)
-    torch.set_num_threads(config.get("threads", torch.get_num_threads()))
-    root = common.resolve_data_root(config)
-    cases = _limited(read_cases(root), config)
+    from ..loop import open_run
+
+    set_threads(config)
+    run = open_run(config, run_dir)
+    root = resolve_data_root(config)
+    cases = read_cases(root)[: config.get("max_cases") or None]
     fold_of = patient_folds(cases, config["cv_folds"], config["seed"])
     for fold in folds if folds is not None else range(config["cv_folds"]):
-        _run_fold(config, root, cases, fold_of, fold, run_dir, log)
-    return summarize_folds(run_dir, config["cv_folds"])
+        _run_fold(run, root, cases, fold_of, fold)
+    return summarize_folds(run.directory, config["cv_folds"])
 
 
-def _run_fold(config, root, cases, fold_of, fold, run_dir, log) -> None:
-    common.seed_everything(config["seed"] + fold)
+def _run_fold(run, root, cases, fold_of, fold: int) -> None:
+    import sys
+
+    seed_everything(run.config["seed"] + fold)
     held_out = [c for c, f in zip(cases, fold_of) if f == fold]
-    network = fit({**config, "seed": config["seed"] + fold},
-                  [load_pair(root, c) for c, f in zip(cases, fold_of) if f != fold], log, desc=f"fold {fold}")
-    scores = evaluate(network, [load_pair(root, c) for c in held_out])
+    data = SegmentationData([load_pair(root, c) for c, f in zip(cases, fold_of) if f != fold],
+                            [load_pair(root, c) for c in held_out], np.random.default_rng(run.config["seed"] + fold))
+    network = build_network(run.config).to(run.device)
+    run_epochs(sys.modules[__name__], network, data, run, label=f"fold {fold}", checkpoint=False)
+    scores = evaluate(network.cpu(), data.val_pairs)
     record = {"fold": fold, "cases": {c.id: s for c, s in zip(held_out, scores)},
               "patients": sorted({c.patient for c in held_out})}
-    (run_dir / f"fold_{fold}.json").write_text(json.dumps(record, indent=1) + "\n")
-    log.info("fold %d dice %.4f (%d cases)", fold, float(np.mean(scores)), len(scores))
+    (run.directory / f"fold_{fold}.json").write_text(json.dumps(record, indent=1) + "\n")
+    run.log.info("fold %d dice %.4f (%d cases)", fold, float(np.mean(scores)), len(scores))
 
 
 def summarize_folds(run_dir, folds: int) -> dict:
@@ -172,11 +183,3 @@ def summarize_folds(run_dir, folds: int) -> dict:
                "cv_folds": folds}
     (run_dir / "cv_metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
-
-
-def _limited(cases: list, config: dict) -> list:
-    """The first ``limit_cases`` cases of each split when the config sets it (quick runs, tests)."""
-    limit = config.get("limit_cases")
-    if not limit:
-        return cases
-    return [c for c in cases if c.split == "train"][:limit] + [c for c in cases if c.split == "val"][:limit]
