@@ -6,16 +6,12 @@ process, through the shared ``lesionai.slicer`` machinery) and adds the result n
 tested headlessly on real MRML; the panel runs in Slicer, exercised by LesionSegmentationTest.
 """
 
-import time
-
 import slicer
-from slicer.ScriptedLoadableModule import (
-    ScriptedLoadableModule, ScriptedLoadableModuleLogic, ScriptedLoadableModuleTest, ScriptedLoadableModuleWidget)
-
-from lesionai.dependencies import INFERENCE_REQUIREMENTS, missing_requirements
+from LesionAICoreLib.selftest import TaskSelfTest
+from slicer.ScriptedLoadableModule import ScriptedLoadableModule, ScriptedLoadableModuleLogic, ScriptedLoadableModuleWidget
 
 from LesionSegmentationLib import logic as spine
-from LesionSegmentationLib.widget import POLL_INTERVAL_MS, LesionSegmentationPanel
+from LesionSegmentationLib.widget import LesionSegmentationPanel
 
 
 class LesionSegmentation(ScriptedLoadableModule):
@@ -55,36 +51,20 @@ class LesionSegmentationLogic(ScriptedLoadableModuleLogic, spine.LesionSegmentat
         spine.LesionSegmentationLogic.__init__(self, pipeline=pipeline)
 
 
-class LesionSegmentationTest(ScriptedLoadableModuleTest):
+class LesionSegmentationTest(TaskSelfTest):
     """Both run paths on the generated spine phantom, inside Slicer: cord and lesion segments, tables."""
 
-    def setUp(self):
-        slicer.mrmlScene.Clear()
+    def makeLogic(self):
+        return LesionSegmentationLogic()
 
-    def runTest(self):
-        missing = missing_requirements(INFERENCE_REQUIREMENTS)
-        if missing:  # a self-test never installs: the module asks the user on its first Apply
-            self.skipTest(f"not installed: {', '.join(missing)}; press Apply once in the module to install them")
-        for test in (self.test_blocking_run, self.test_background_run):
-            self.setUp()
-            test()
+    def runBlocking(self, logic):
+        return logic.process(logic.add_sample_volume(slicer.mrmlScene))
 
-    def test_blocking_run(self):
-        logic = LesionSegmentationLogic()
-        self.assertCord(logic.process(logic.add_sample_volume(slicer.mrmlScene)))
+    def startJob(self, logic):
+        return logic.start(logic.add_sample_volume(slicer.mrmlScene))
 
-    def test_background_run(self):
-        logic = LesionSegmentationLogic()
-        job = logic.start(logic.add_sample_volume(slicer.mrmlScene))
-        while job.running:
-            job.poll()
-            slicer.app.processEvents()
-            time.sleep(POLL_INTERVAL_MS / 1000)
-        self.assertCord(logic.finish(job, slicer.mrmlScene))
-
-    def assertCord(self, nodes):
+    def checkNodes(self, nodes):
         segmentation = nodes.segmentation.GetSegmentation()
         names = {segmentation.GetNthSegment(index).GetName() for index in range(segmentation.GetNumberOfSegments())}
         self.assertIn("spinal cord", names)
         self.assertGreater(nodes.cord_table.GetNumberOfRows(), 0)
-        self.delayDisplay("LesionSegmentation test passed")

@@ -8,16 +8,12 @@ learn the LIDC radiologists' malignancy-suspicion rating, a proxy: they do not t
 pre-invasive adenocarcinoma; the training recipes do, on a user's own pathology-confirmed cohort.
 """
 
-import time
-
 import slicer
-from slicer.ScriptedLoadableModule import (
-    ScriptedLoadableModule, ScriptedLoadableModuleLogic, ScriptedLoadableModuleTest, ScriptedLoadableModuleWidget)
-
-from lesionai.dependencies import INFERENCE_REQUIREMENTS, missing_requirements
+from LesionAICoreLib.selftest import TaskSelfTest
+from slicer.ScriptedLoadableModule import ScriptedLoadableModule, ScriptedLoadableModuleLogic, ScriptedLoadableModuleWidget
 
 from NoduleFusionLib import logic as nodule
-from NoduleFusionLib.widget import POLL_INTERVAL_MS, NoduleFusionPanel
+from NoduleFusionLib.widget import NoduleFusionPanel
 
 
 class NoduleFusion(ScriptedLoadableModule):
@@ -58,37 +54,18 @@ class NoduleFusionLogic(ScriptedLoadableModuleLogic, nodule.NoduleFusionLogic):
         nodule.NoduleFusionLogic.__init__(self, pipeline_factory=pipeline_factory)
 
 
-class NoduleFusionTest(ScriptedLoadableModuleTest):
+class NoduleFusionTest(TaskSelfTest):
     """Both run paths on the generated CT nodule phantom, inside Slicer: segments, one table row."""
 
-    def setUp(self):
-        slicer.mrmlScene.Clear()
+    def makeLogic(self):
+        return NoduleFusionLogic()
 
-    def runTest(self):
-        missing = missing_requirements(INFERENCE_REQUIREMENTS)
-        if missing:  # a self-test never installs: the module asks the user on its first Apply
-            self.skipTest(f"not installed: {', '.join(missing)}; press Apply once in the module to install them")
-        for test in (self.test_blocking_run, self.test_background_run):
-            self.setUp()
-            test()
+    def runBlocking(self, logic):
+        return logic.process(*logic.add_sample_ct(slicer.mrmlScene))
 
-    def test_blocking_run(self):
-        logic = NoduleFusionLogic()
-        volume, centre = logic.add_sample_ct(slicer.mrmlScene)
-        self.assertNodule(logic.process(volume, centre))
+    def startJob(self, logic):
+        return logic.start(*logic.add_sample_ct(slicer.mrmlScene))
 
-    def test_background_run(self):
-        logic = NoduleFusionLogic()
-        volume, centre = logic.add_sample_ct(slicer.mrmlScene)
-        job = logic.start(volume, centre)
-        while job.running:
-            job.poll()
-            slicer.app.processEvents()
-            time.sleep(POLL_INTERVAL_MS / 1000)
-        self.assertNodule(logic.finish(job, slicer.mrmlScene))
-
-    def assertNodule(self, nodes):
-        segmentation = nodes.segmentation.GetSegmentation()
-        self.assertGreater(segmentation.GetNumberOfSegments(), 0)
+    def checkNodes(self, nodes):
+        self.assertGreater(nodes.segmentation.GetSegmentation().GetNumberOfSegments(), 0)
         self.assertEqual(nodes.table.GetNumberOfRows(), 1)
-        self.delayDisplay("NoduleFusion test passed")

@@ -8,18 +8,15 @@ logic is tested headlessly.
 """
 
 import logging
-import time
 
 import slicer
+from LesionAICoreLib.selftest import TaskSelfTest
 from slicer.parameterNodeWrapper import parameterNodeWrapper
-from slicer.ScriptedLoadableModule import (
-    ScriptedLoadableModule, ScriptedLoadableModuleLogic, ScriptedLoadableModuleTest, ScriptedLoadableModuleWidget)
-
-from lesionai.dependencies import INFERENCE_REQUIREMENTS, missing_requirements
+from slicer.ScriptedLoadableModule import ScriptedLoadableModule, ScriptedLoadableModuleLogic, ScriptedLoadableModuleWidget
 
 from SeverityScoringLib import logic as severity
 from SeverityScoringLib import parameters
-from SeverityScoringLib.widget import POLL_INTERVAL_MS, SeverityScoringPanel
+from SeverityScoringLib.widget import SeverityScoringPanel
 
 # A fresh class: parameterNodeWrapper rewrites the class it decorates, the dataclass stays plain.
 SeverityScoringParameterNode = parameterNodeWrapper(
@@ -86,38 +83,20 @@ class SeverityScoringLogic(ScriptedLoadableModuleLogic, severity.SeverityScoring
         return SeverityScoringParameterNode(super().getParameterNode())
 
 
-class SeverityScoringTest(ScriptedLoadableModuleTest):
+class SeverityScoringTest(TaskSelfTest):
     """Both run paths on a synthetic radiograph, inside Slicer: right/left lung segments, six zones."""
 
-    def setUp(self):
-        slicer.mrmlScene.Clear()
+    def makeLogic(self):
+        return SeverityScoringLogic()
 
-    def runTest(self):
-        missing = missing_requirements(INFERENCE_REQUIREMENTS)
-        if missing:  # a self-test never installs: the module asks the user on its first Apply
-            self.skipTest(f"not installed: {', '.join(missing)}; press Apply once in the module to install them")
-        for test in (self.test_blocking_run, self.test_background_run):
-            self.setUp()
-            test()
+    def runBlocking(self, logic):
+        return logic.process(logic.add_sample_radiograph(slicer.mrmlScene))
 
-    def test_blocking_run(self):
-        self.assertLungsAndZones(SeverityScoringLogic().process(self.phantomVolume()))
+    def startJob(self, logic):
+        return logic.start(logic.add_sample_radiograph(slicer.mrmlScene))
 
-    def test_background_run(self):
-        logic = SeverityScoringLogic()
-        job = logic.start(self.phantomVolume())
-        while job.running:
-            job.poll()
-            slicer.app.processEvents()
-            time.sleep(POLL_INTERVAL_MS / 1000)
-        self.assertLungsAndZones(logic.finish(job, slicer.mrmlScene))
-
-    def phantomVolume(self):
-        return SeverityScoringLogic().add_sample_radiograph(slicer.mrmlScene)
-
-    def assertLungsAndZones(self, nodes):
+    def checkNodes(self, nodes):
         segmentation = nodes.segmentation.GetSegmentation()
         names = {segmentation.GetNthSegment(index).GetName() for index in range(segmentation.GetNumberOfSegments())}
         self.assertTrue({"right lung", "left lung"} <= names, f"segments: {sorted(names)}")
         self.assertEqual(nodes.table.GetNumberOfRows(), 6)
-        self.delayDisplay("SeverityScoring test passed")

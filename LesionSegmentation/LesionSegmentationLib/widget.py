@@ -9,24 +9,20 @@ plot and the segmentation in 2D and 3D.
 import ctk
 import qt
 import slicer
-
-from lesionai.slicer.dependencies import ensure_in_slicer
-
-POLL_INTERVAL_MS = 200
+from LesionAICoreLib.jobpanel import JobPanel
 
 
-class LesionSegmentationPanel:
+class LesionSegmentationPanel(JobPanel):
     """Widgets of the module panel, bound to ``logic`` (LesionSegmentationLogic or a fake)."""
 
+    title = "LesionSegmentation"
+
     def __init__(self, layout, logic):
-        self.logic, self._job, self._dependenciesReady = logic, None, False
-        self._pollTimer = qt.QTimer()
-        self._pollTimer.setInterval(POLL_INTERVAL_MS)
-        self._pollTimer.connect("timeout()", self.onPollJob)
+        JobPanel.__init__(self, logic)
         self._buildInputs(layout)
         self._buildResults(layout)
         layout.addStretch(1)
-        self._setRunning(False)
+        self.setRunning(False)
 
     def _buildInputs(self, layout):
         section = ctk.ctkCollapsibleButton()
@@ -76,32 +72,13 @@ class LesionSegmentationPanel:
             self.inputSelector.setCurrentNode(volume)
             slicer.util.setSliceViewerLayers(background=volume, fit=True)
 
-    def onApplyButton(self):
-        if self._job is not None:
-            self.cancelJob()
-            return
-        if not self._dependenciesReady:
-            ensure_in_slicer("LesionSegmentation")  # asks before installing; not under a busy cursor
-            self._dependenciesReady = True
-        with slicer.util.tryWithErrorDisplay("Could not start LesionSegmentation.", waitCursor=True):
-            options = ([] if self.lesionsCheckBox.checked else ["--no-lesions"]) + \
-                (["--force"] if self.forceCheckBox.checked else [])
-            self._job = self.logic.start(self.inputSelector.currentNode(), options=options)
-            self._showWarnings([])
-            self._setRunning(True)
+    def startJob(self):
+        options = ([] if self.lesionsCheckBox.checked else ["--no-lesions"]) + \
+            (["--force"] if self.forceCheckBox.checked else [])
+        return self.logic.start(self.inputSelector.currentNode(), options=options)
 
-    def onPollJob(self):
-        for event in self._job.poll():
-            if event.get("event") == "log":
-                print(f"LesionSegmentation: {event.get('message')}")  # reaches the Python console and the log
-        self.progressBar.value = int(round(100 * self._job.fraction))
-        self.progressBar.format = f"{self._job.message}  %p%"
-        if self._job.running:
-            return
-        job, self._job = self._job, None
-        self._setRunning(False)
-        with slicer.util.tryWithErrorDisplay("LesionSegmentation failed.", waitCursor=True):
-            self.showResult(self.logic.finish(job, slicer.mrmlScene))
+    def jobFinished(self, job):
+        self.showResult(self.logic.finish(job, slicer.mrmlScene))
 
     def showResult(self, nodes):
         check = nodes.scan_check or {}
@@ -110,25 +87,6 @@ class LesionSegmentationPanel:
         self.scanCheckLabel.text = " | ".join(stages) or "scan check not available"
         self.summaryLabel.text = nodes.summary
         self.lesionTableView.setMRMLTableNode(nodes.lesion_table)
-        self._showWarnings(nodes.warnings)
+        self.showWarnings(nodes.warnings)
         slicer.modules.plots.logic().ShowChartInLayout(nodes.csa_plot)
         slicer.util.setSliceViewerLayers(background=self.inputSelector.currentNode())
-
-    def cancelJob(self):
-        if self._job is not None:
-            job, self._job = self._job, None
-            self._setRunning(False)
-            self.logic.cancel(job)
-
-    def cleanup(self):
-        self.cancelJob()
-
-    def _setRunning(self, running):
-        (self._pollTimer.start if running else self._pollTimer.stop)()
-        self.applyButton.text = "Cancel" if running else "Apply"
-        self.progressBar.value = 0
-        self.progressBar.visible = running
-
-    def _showWarnings(self, warnings):
-        self.warningsLabel.text = "\n".join(f"Warning: {warning}" for warning in warnings)
-        self.warningsLabel.visible = bool(warnings)

@@ -9,25 +9,27 @@ per point). What a probability means is always shown beside it.
 import ctk
 import qt
 import slicer
+from LesionAICoreLib.jobpanel import JobPanel
 
-from lesionai.slicer.dependencies import ensure_in_slicer
-
-POLL_INTERVAL_MS = 200
+from NoduleFusionLib.logic import add_result_nodes, control_points
 
 
-class NoduleFusionPanel:
-    """Widgets of the module panel, bound to ``logic`` (NoduleFusionLogic or a fake)."""
+class NoduleFusionPanel(JobPanel):
+    """Widgets of the module panel, bound to ``logic`` (NoduleFusionLogic or a fake).
+
+    Each point is one job; the jobs run one after the other and their results are gathered, so the
+    nodes of all nodules are added together (one table row per point).
+    """
+
+    title = "NoduleFusion"
 
     def __init__(self, layout, logic):
-        self.logic, self._job, self._queue, self._done = logic, None, [], []
-        self._dependenciesReady = False
-        self._pollTimer = qt.QTimer()
-        self._pollTimer.setInterval(POLL_INTERVAL_MS)
-        self._pollTimer.connect("timeout()", self.onPollJob)
+        JobPanel.__init__(self, logic)
+        self._queue, self._done, self._points = [], [], []
         self._buildInputs(layout)
         self._buildResults(layout)
         layout.addStretch(1)
-        self._setRunning(False)
+        self.setRunning(False)
 
     def _buildInputs(self, layout):
         section = ctk.ctkCollapsibleButton()
@@ -96,67 +98,31 @@ class NoduleFusionPanel:
             self.pointsSelector.setCurrentNode(points)
             slicer.util.setSliceViewerLayers(background=volume, fit=True)
 
-    def onApplyButton(self):
-        if self._job is not None:
-            self.cancelJob()
-            return
-        if not self._dependenciesReady:
-            ensure_in_slicer("NoduleFusion")  # asks before installing; not under a busy cursor
-            self._dependenciesReady = True
-        with slicer.util.tryWithErrorDisplay("Could not start NoduleFusion.", waitCursor=True):
-            from NoduleFusionLib.logic import control_points
-
-            points = self.pointsSelector.currentNode()
-            self._queue, self._done = (control_points(points) if points else [None]), []
-            self._points = list(self._queue)
-            self._startNext()
-            self._showWarnings([])
-            self._setRunning(True)
+    def startJob(self):
+        points = self.pointsSelector.currentNode()
+        self._points = control_points(points) if points else [None]
+        self._queue, self._done = list(self._points), []
+        return self._startNext()
 
     def _startNext(self):
         age = self.ageSpinBox.value or None
         sex = self.sexComboBox.currentText if self.sexComboBox.currentIndex > 0 else None
-        self._job = self.logic.start(self.inputSelector.currentNode(), self._queue.pop(0), age=age, sex=sex)
+        return self.logic.start(self.inputSelector.currentNode(), self._queue.pop(0), age=age, sex=sex)
 
-    def onPollJob(self):
-        self._job.poll()
-        done = len(self._done) + self._job.fraction
-        self.progressBar.value = int(round(100 * done / len(self._points)))
-        self.progressBar.format = f"nodule {len(self._done) + 1} of {len(self._points)}: {self._job.message}  %p%"
-        if self._job.running:
+    def jobFinished(self, job):
+        self._done.append(self.logic.finish_result(job))
+        if self._queue:  # the next nodule: keep polling
+            self._job = self._startNext()
+            self.setRunning(True)
             return
-        job, self._job = self._job, None
-        with slicer.util.tryWithErrorDisplay("NoduleFusion failed.", waitCursor=True):
-            self._done.append(self.logic.finish_result(job))
-            if self._queue:
-                self._startNext()
-                return
-            self._setRunning(False)
-            self.showResult()
-        self._setRunning(self._job is not None)
+        self.showResult()
+
+    def cancelJob(self):
+        self._queue = []
+        JobPanel.cancelJob(self)
 
     def showResult(self):
-        from NoduleFusionLib.logic import add_result_nodes
-
         nodes = add_result_nodes(slicer.mrmlScene, self.inputSelector.currentNode(), self._done, self._points)
         self.probabilityLabel.text = nodes.summary
         self.tableView.setMRMLTableNode(nodes.table)
-        self._showWarnings(nodes.warnings)
-
-    def cancelJob(self):
-        if self._job is not None:
-            job, self._job, self._queue = self._job, None, []
-            self._setRunning(False)
-            self.logic.cancel(job)
-
-    def cleanup(self):
-        self.cancelJob()
-
-    def _setRunning(self, running):
-        (self._pollTimer.start if running else self._pollTimer.stop)()
-        self.applyButton.text = "Cancel" if running else "Apply"
-        self.progressBar.visible = running
-
-    def _showWarnings(self, warnings):
-        self.warningsLabel.text = "\n".join(f"Warning: {warning}" for warning in warnings)
-        self.warningsLabel.visible = bool(warnings)
+        self.showWarnings(nodes.warnings)

@@ -8,16 +8,13 @@ shows comes from the Qt-free :mod:`.presentation` and :mod:`.logic`.
 import qt
 import slicer
 import vtk
+from LesionAICoreLib.jobpanel import POLL_INTERVAL_MS, JobPanel  # noqa: F401 (POLL_INTERVAL_MS: the module's test)
 from slicer.util import VTKObservationMixin
-
-from lesionai.slicer.dependencies import ensure_in_slicer
 
 from . import presentation
 
-POLL_INTERVAL_MS = 200
 
-
-class SeverityScoringPanel(VTKObservationMixin):
+class SeverityScoringPanel(JobPanel, VTKObservationMixin):
     """The module panel: binds the loaded ``.ui`` widget to ``logic`` and follows its jobs.
 
     ``logic`` provides ``getParameterNode()``, ``start``, ``finish``, ``cancel`` and
@@ -25,27 +22,27 @@ class SeverityScoringPanel(VTKObservationMixin):
     ``isEntered`` tells whether the module is shown (for scene-close handling).
     """
 
-    def __init__(self, uiWidget, logic, isEntered=lambda: True):
-        VTKObservationMixin.__init__(self)
-        self.logic, self._isEntered = logic, isEntered
-        self._parameterNode = self._parameterNodeGuiTag = self._job = None
-        self._dependenciesReady = False
-        self._pollTimer = qt.QTimer()
-        self._pollTimer.setInterval(POLL_INTERVAL_MS)
-        self._pollTimer.connect("timeout()", self.onPollJob)
+    title = "SeverityScoring"
 
+    def __init__(self, uiWidget, logic, isEntered=lambda: True):
+        JobPanel.__init__(self, logic)
+        VTKObservationMixin.__init__(self)
+        self._isEntered = isEntered
+        self._parameterNode = self._parameterNodeGuiTag = None
         self.ui = slicer.util.childWidgetVariables(uiWidget)
+        self.applyButton, self.progressBar = self.ui.applyButton, self.ui.progressBar
+        self.warningsLabel = self.ui.warningsLabel
         uiWidget.setMRMLScene(slicer.mrmlScene)
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.StartCloseEvent, self.onSceneStartClose)
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.EndCloseEvent, self.onSceneEndClose)
         self.ui.applyButton.connect("clicked(bool)", self.onApplyButton)
         self.ui.sampleButton.connect("clicked(bool)", self.onSampleButton)
         self.ui.exportTableButton.connect("clicked(bool)", self.onExportTableButton)
-        self._setRunning(False)
+        self.setRunning(False)
         self.initializeParameterNode()
 
     def cleanup(self):
-        self._cancelJob()
+        self.cancelJob()
         self.removeObservers()
 
     def enter(self):
@@ -55,7 +52,7 @@ class SeverityScoringPanel(VTKObservationMixin):
         self._disconnectParameterNode()
 
     def onSceneStartClose(self, caller, event):
-        self._cancelJob()
+        self.cancelJob()
         self.setParameterNode(None)
 
     def onSceneEndClose(self, caller, event):
@@ -100,18 +97,16 @@ class SeverityScoringPanel(VTKObservationMixin):
         self.ui.lowConfidenceLabel.visible = bool(self.ui.lowConfidenceLabel.text)
         self.ui.exportTableButton.enabled = chosen.outputTable is not None
 
-    def onApplyButton(self):
-        if self._job is not None:
-            self._cancelJob()
-            return
-        with slicer.util.tryWithErrorDisplay("Could not start severity scoring.", waitCursor=True):
-            if not self._dependenciesReady:
-                ensure_in_slicer("SeverityScoring")
-                self._dependenciesReady = True
-            chosen = self._parameterNode
-            self._job = self.logic.start(chosen.inputVolume, threads=chosen.threads, use_gpu=chosen.useGPU)
-            self._showWarnings([])
-            self._setRunning(True)
+    def startJob(self):
+        chosen = self._parameterNode
+        return self.logic.start(chosen.inputVolume, threads=chosen.threads, use_gpu=chosen.useGPU)
+
+    def jobFinished(self, job):
+        nodes = self.logic.finish(job, slicer.mrmlScene)
+        parameterNode = self.logic.getParameterNode()  # also valid while another module is shown
+        parameterNode.outputSegmentation, parameterNode.outputTable = nodes.segmentation, nodes.table
+        parameterNode.outputHeatmap = nodes.heatmap
+        self.showWarnings(nodes.warnings)
 
     def onSampleButton(self):
         with slicer.util.tryWithErrorDisplay("Could not add the sample radiograph.", waitCursor=True):
@@ -127,37 +122,6 @@ class SeverityScoringPanel(VTKObservationMixin):
             with slicer.util.tryWithErrorDisplay("Could not export the zone table.", waitCursor=True):
                 presentation.export_table_csv(table, path, overwrite=True)  # the dialog asked before replacing
 
-    def onPollJob(self):
-        self._job.poll()
-        self.ui.progressBar.value = int(round(100 * self._job.fraction))
-        self.ui.progressBar.format = f"{self._job.message}  %p%"
-        if self._job.running:
-            return
-        job, self._job = self._job, None
-        self._setRunning(False)
-        with slicer.util.tryWithErrorDisplay("Severity scoring failed.", waitCursor=True):
-            nodes = self.logic.finish(job, slicer.mrmlScene)
-            parameterNode = self.logic.getParameterNode()  # also valid while another module is shown
-            parameterNode.outputSegmentation, parameterNode.outputTable = nodes.segmentation, nodes.table
-            parameterNode.outputHeatmap = nodes.heatmap
-            self._showWarnings(nodes.warnings)
-
-    def _cancelJob(self):
-        if self._job is not None:
-            job, self._job = self._job, None
-            self._setRunning(False)
-            self.logic.cancel(job)
-
-    def _setRunning(self, running):
-        if running:
-            self._pollTimer.start()
-        else:
-            self._pollTimer.stop()
-        self.ui.applyButton.text = "Cancel" if running else "Apply"
-        self.ui.progressBar.value = 0
-        self.ui.progressBar.visible = running
+    def setRunning(self, running):
+        JobPanel.setRunning(self, running)
         self._updateApplyButton()
-
-    def _showWarnings(self, warnings):
-        self.ui.warningsLabel.text = "\n".join(f"Warning: {warning}" for warning in warnings)
-        self.ui.warningsLabel.visible = bool(warnings)

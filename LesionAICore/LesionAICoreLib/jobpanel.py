@@ -1,0 +1,83 @@
+"""A panel's background job: Apply becomes Cancel, a timer polls the job, the result is shown.
+
+A module panel subclasses :class:`JobPanel`, builds its widgets (``applyButton``, ``progressBar``,
+``warningsLabel``) and provides :meth:`JobPanel.startJob` and :meth:`JobPanel.jobFinished`.
+Cancel and scene close signal the child and return at once; the timer finishes the job.
+"""
+
+import qt
+import slicer
+
+POLL_INTERVAL_MS = 200
+
+
+class JobPanel:
+    """Follows one background job of ``logic`` (a ``lesionai.slicer.logic.TaskLogic``)."""
+
+    title = "LesionAI"
+
+    def __init__(self, logic):
+        self.logic, self._job = logic, None
+        self._pollTimer = qt.QTimer()
+        self._pollTimer.setInterval(POLL_INTERVAL_MS)
+        self._pollTimer.connect("timeout()", self.onPollJob)
+
+    def startJob(self):
+        """Start and return the module's job (a ``lesionai.slicer.jobs.TaskJob``)."""
+        raise NotImplementedError
+
+    def jobFinished(self, job):
+        """Read ``job``'s result into the scene and show it (errors are shown by the caller)."""
+        raise NotImplementedError
+
+    def onApplyButton(self):
+        if self._job is not None:
+            self.cancelJob()
+            return
+        if not self.dependenciesReady():
+            return
+        with slicer.util.tryWithErrorDisplay(f"Could not start {self.title}.", waitCursor=True):
+            self._job = self.startJob()
+            self.showWarnings([])
+            self.setRunning(True)
+
+    def dependenciesReady(self) -> bool:
+        """Ask once, outside any busy cursor, to install what the module lacks; False if declined."""
+        from lesionai.slicer.dependencies import ensure_in_slicer
+
+        with slicer.util.tryWithErrorDisplay(f"{self.title} cannot run without its Python packages."):
+            ensure_in_slicer(self.title)
+            return True
+        return False
+
+    def onPollJob(self):
+        for event in self._job.poll():
+            if event.get("event") == "log":  # the child's log lines reach Slicer's log
+                print(f"{self.title}: {event.get('message')}")
+        self.progressBar.value = int(round(100 * self._job.fraction))
+        self.progressBar.format = f"{self._job.message}  %p%"
+        if self._job.running:
+            return
+        job, self._job = self._job, None
+        self.setRunning(False)
+        with slicer.util.tryWithErrorDisplay(f"{self.title} failed.", waitCursor=True):
+            self.jobFinished(job)
+
+    def cancelJob(self):
+        if self._job is not None:
+            job, self._job = self._job, None
+            self.setRunning(False)
+            self.logic.cancel(job)
+
+    def cleanup(self):
+        self.cancelJob()
+
+    def setRunning(self, running):
+        (self._pollTimer.start if running else self._pollTimer.stop)()
+        self.applyButton.text = "Cancel" if running else "Apply"
+        self.progressBar.value = 0
+        self.progressBar.visible = running
+
+    def showWarnings(self, warnings):
+        self.warningsLabel.text = "\n".join(f"Warning: {warning}" for warning in warnings)
+        self.warningsLabel.visible = bool(warnings)
