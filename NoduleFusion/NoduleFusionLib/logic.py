@@ -131,7 +131,7 @@ def cli_options(point_ras, age, sex) -> list[str]:
 
 def add_result_nodes(scene, volume_node, results: list, points: list) -> NoduleFusionNodes:
     """One segmentation per nodule and one table (a row per nodule) beside ``volume_node``."""
-    from lesionai.nodule.labels import SEGMENTS
+    from lesionai.nodule.labels import NODULE_SEGMENTS as SEGMENTS
 
     name = volume_node.GetName()
 
