@@ -9,6 +9,9 @@ subcutaneous fat, the airway (cervical), the lungs (thoracic) or the psoas muscl
 posterior fossa above C2, a smooth coil sensitivity (bias) field and Rician noise. Optional ovoid
 lesions inside the cord are hyperintense on T2w and hypointense on T1w.
 
+Gradient-echo (``T2*w``) and fat-suppressed ``STIR`` contrasts are drawn too (with bright CSF,
+dark marrow), e.g. to teach a contrast check what it must not call T2w.
+
 The anatomy lives in patient RAS millimetres (see :mod:`lesionai.phantoms.spine_anatomy`); the
 image grid is axis-aligned, stored like real scans: sagittal ``PSR`` (i -> posterior, j ->
 superior, k -> right, thin slices along the LR axis) and axial ``LAS`` (i -> left, j -> anterior,
@@ -29,7 +32,7 @@ from ..geometry import Geometry, Image
 from .spine_anatomy import REGION_CENTRES, SpineShape, random_spine_shape
 
 VIEWS = ("sagittal", "axial")
-CONTRASTS = ("T2w", "T1w")
+CONTRASTS = ("T2w", "T1w", "T2*w", "STIR")
 REGIONS = ("cervical", "thoracic", "lumbar")
 CORD, LESION = 1, 2
 
@@ -45,6 +48,12 @@ _SIGNAL = {
             "annulus": 0.22, "nucleus": 0.62, "csf": 1.0, "cord": 0.40, "lesion": 0.82, "air": 0.0},
     "T1w": {"fat": 1.0, "muscle": 0.34, "organ": 0.42, "brain": 0.48, "marrow": 0.68, "cortex": 0.06,
             "annulus": 0.30, "nucleus": 0.36, "csf": 0.12, "cord": 0.52, "lesion": 0.30, "air": 0.0},
+    # Gradient echo: bright CSF, dark marrow (susceptibility), intermediate fat.
+    "T2*w": {"fat": 0.42, "muscle": 0.20, "organ": 0.30, "brain": 0.45, "marrow": 0.14, "cortex": 0.04,
+             "annulus": 0.25, "nucleus": 0.45, "csf": 0.90, "cord": 0.48, "lesion": 0.75, "air": 0.0},
+    # Fat-suppressed inversion recovery: dark fat and marrow, bright CSF and fluid.
+    "STIR": {"fat": 0.05, "muscle": 0.16, "organ": 0.30, "brain": 0.40, "marrow": 0.10, "cortex": 0.03,
+             "annulus": 0.20, "nucleus": 0.70, "csf": 1.0, "cord": 0.38, "lesion": 0.85, "air": 0.0},
 }
 _SCANNER_SCALE = 1000.0
 _FAT_MM = 8.0
