@@ -16,6 +16,7 @@ RECIPE_MODULES = {
     "nodule-image": "lesionai.training.nodule.image",
     "nodule-tabular": "lesionai.training.nodule.tabular",
     "nodule-fusion": "lesionai.training.nodule.fusion",
+    "spine-scan-check": "lesionai.training.spine.scan_check",
 }
 RECIPE_NAMES = tuple(RECIPE_MODULES)
 
