@@ -15,7 +15,7 @@ from lesionai.training.config import RECIPES_DIR, load_config
 from lesionai.training.install import install_run
 from lesionai.training.spine import cord_segmentation, lesion_segmentation
 
-TINY = {"channels": [4, 8, 16, 32], "steps": 3, "batch_size": 4, "progress": False}
+TINY = {"channels": [4, 8, 16, 32], "epochs": 1, "steps_per_epoch": 3, "batch_size": 4, "progress": False}
 
 
 def _phantom_sets():
@@ -38,7 +38,7 @@ def trained(tmp_path_factory):
     phantoms, sets = _phantom_sets()
     cord_config = load_config(RECIPES_DIR / "spine_cord.yaml", TINY)
     cord_run = _run(folder / "cord", cord_config, cord_segmentation.fit(cord_config, sets))
-    cord_segmentation.export_dynamic(cord_run[1], (torch.zeros(1, 1, 32, 32),), cord_run[0] / cord_config["onnx_name"])
+    cord_segmentation.export(cord_run[1], 64, cord_run[0] / cord_config["onnx_name"])
     lesion_config = load_config(RECIPES_DIR / "spine_lesion.yaml", {**TINY, "copies": 1})
     copies = [lesion_segmentation.lesion_copy(s, "T2w", (5.0, 0.75, 0.75), np.random.default_rng(0), 48) for s in sets]
     lesion_run = _run(folder / "lesion", lesion_config, lesion_segmentation.fit(lesion_config, copies))
@@ -57,11 +57,11 @@ def _run(run_dir, config, network):
     return run_dir, network
 
 
-def test_cord_network_takes_any_window_size(trained):
+def test_cord_network_takes_batches_of_windows(trained):
     _, _, onnx_path = trained
     session = onnxruntime.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-    logits = session.run(None, {"image": np.zeros((3, 1, 40, 72), np.float32)})[0]
-    assert logits.shape == (3, 1, 40, 72)
+    logits = session.run(None, {"image": np.zeros((3, 1, 64, 64), np.float32)})[0]
+    assert logits.shape == (3, 1, 64, 64)
 
 
 def test_installed_models_run_in_the_pipeline_on_the_input_grid(trained):
@@ -93,3 +93,31 @@ def test_lesion_scores_count_detections_and_false_positives():
     scores = lesion_segmentation.lesion_scores(prediction, truth)
     assert (scores["lesions"], scores["detected"], scores["false_positives"]) == (2, 1, 1)
     assert scores["dice"] == pytest.approx(2 * 8 / (9 + 16))
+
+
+@pytest.mark.parametrize("recipe", ["spine-cord", "spine-lesion"])
+def test_recipes_train_through_the_shared_loop(recipe, spine_data, tmp_path):
+    """``lesionai train <recipe>`` on the development data: checkpoint, metrics and an ONNX file that
+    gives the checkpoint's logits."""
+    import yaml
+
+    from lesionai import cli
+    from lesionai.runtime import OnnxModel
+    from lesionai.training import recipes
+
+    module = recipes.recipe_module(recipe)
+    config = load_config(recipes.default_config(recipe), {**TINY, "epochs": 1, "steps_per_epoch": 2, "copies": 1}
+                         if recipe == "spine-lesion" else {**TINY, "epochs": 1, "steps_per_epoch": 2})
+    config["data_root"] = str(spine_data)
+    config_path = tmp_path / "config.yaml"
+    config_path.write_text(yaml.safe_dump(config))
+    run_dir = tmp_path / "run"
+    assert cli.main(["train", recipe, "--config", str(config_path), "--run-dir", str(run_dir)]) == 0
+    assert json.loads((run_dir / "metrics.json").read_text())
+    network = module.build_network(config)
+    network.load_state_dict(torch.load(run_dir / "best.pt", map_location="cpu"))
+    window = torch.rand(2, 1, config["window"], config["window"], generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        expected = network.eval()(window).numpy()
+    actual = OnnxModel(run_dir / config["onnx_name"]).run({"image": window.numpy()})[module.OUTPUT_NAMES[0]]
+    np.testing.assert_allclose(actual, expected, rtol=1e-3, atol=1e-4)

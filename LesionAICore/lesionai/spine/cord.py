@@ -1,10 +1,10 @@
-"""Spinal cord segmentation on the canonical grid with a 2D U-Net run slice by slice.
+"""Spinal cord segmentation on the canonical grid with a 2D U-Net run on square windows.
 
-Small volumes (axial scans: few slices) are segmented whole. Long volumes (sagittal scans
-reformatted to hundreds of axial slices) are segmented in two passes to stay fast: a *coarse* pass
-on every ``coarse_step_mm`` of slices over the whole field of view finds the cord, its centre is
-interpolated along S, and a *fine* pass segments every slice in a ``window`` x ``window`` pixel
-window following it. Both passes use the same network.
+The network takes ``WINDOW`` x ``WINDOW`` pixel windows (0.75 mm pixels). Two passes: a *coarse*
+pass tiles whole slices -- every slice of a short volume (an axial scan), every ``COARSE_STEP_MM``
+of a long one (a sagittal scan reformatted to hundreds of axial slices) -- to find the cord; its
+centre is interpolated along S; a *fine* pass segments every slice in a window centred on it, as
+in training. Both passes use the same network.
 """
 
 from __future__ import annotations
@@ -17,27 +17,25 @@ from .slices import Predictor, normalize_intensity, paste_windows, predict_plane
 
 INPLANE_MM = 0.75
 WINDOW = 64  # pixels (48 mm at 0.75 mm): the cord and its canal with margin
-WHOLE_VOLUME_PIXELS = 1_500_000  # above this, two passes
+WHOLE_VOLUME_PIXELS = 1_500_000  # up to this size the coarse pass sees every slice
 COARSE_STEP_MM = 8.0
 
 
 def cord_probability(canonical: CanonicalVolume, predict: Predictor, window: int = WINDOW) -> np.ndarray:
     """Cord probability ``[S, A, R]`` (0-1) on the canonical grid of ``canonical``."""
     volume = normalize_intensity(canonical.image.array)
-    if volume.size <= WHOLE_VOLUME_PIXELS:
-        return predict_planes(volume[:, None], predict)
-    centres = cord_centres(volume, predict, canonical.slice_mm)
+    centres = cord_centres(volume, predict, canonical.slice_mm, window)
     if centres is None:
         return np.zeros(volume.shape, np.float32)
     patches = predict_planes(windows(volume, centres, window)[:, None], predict)
     return paste_windows(patches, centres, volume.shape)
 
 
-def cord_centres(volume: np.ndarray, predict: Predictor, slice_mm: float) -> np.ndarray | None:
+def cord_centres(volume: np.ndarray, predict: Predictor, slice_mm: float, window: int = WINDOW) -> np.ndarray | None:
     """Cord centre ``[S, 2]`` (A, R voxel indices) for every slice, from a coarse pass; None if no cord."""
-    step = max(1, int(round(COARSE_STEP_MM / slice_mm)))
+    step = 1 if volume.size <= WHOLE_VOLUME_PIXELS else max(1, int(round(COARSE_STEP_MM / slice_mm)))
     sampled = np.arange(step // 2, volume.shape[0], step)
-    probability = predict_planes(volume[sampled, None], predict)
+    probability = tiled_probability(volume[sampled], predict, window)
     found = [(k, _centre(p)) for k, p in zip(sampled, probability)]
     found = [(k, c) for k, c in found if c is not None]
     if not found:
@@ -46,6 +44,17 @@ def cord_centres(volume: np.ndarray, predict: Predictor, slice_mm: float) -> np.
     centres = _drop_outliers(centres)
     every = np.arange(volume.shape[0])
     return np.stack([np.interp(every, ks, centres[:, axis]) for axis in (0, 1)], axis=1)
+
+
+def tiled_probability(planes: np.ndarray, predict: Predictor, window: int) -> np.ndarray:
+    """Probability of whole planes ``[N, H, W]`` from non-overlapping ``window`` tiles (zero-padded)."""
+    count, height, width = planes.shape
+    rows, cols = -(-height // window), -(-width // window)
+    padded = np.zeros((count, rows * window, cols * window), np.float32)
+    padded[:, :height, :width] = planes
+    tiles = padded.reshape(count, rows, window, cols, window).transpose(0, 1, 3, 2, 4).reshape(-1, 1, window, window)
+    probability = predict_planes(tiles, predict).reshape(count, rows, cols, window, window)
+    return probability.transpose(0, 1, 3, 2, 4).reshape(count, rows * window, cols * window)[:, :height, :width]
 
 
 def cord_mask(probability: np.ndarray, threshold: float = 0.5) -> np.ndarray:

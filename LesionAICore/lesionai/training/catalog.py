@@ -16,6 +16,10 @@ RECIPE_MODULES = {
     "nodule-image": "lesionai.training.nodule.image",
     "nodule-tabular": "lesionai.training.nodule.tabular",
     "nodule-fusion": "lesionai.training.nodule.fusion",
+    "nodule-segmentation": "lesionai.training.nodule.segmentation",
+    "nodule-csn": "lesionai.training.nodule.csn",
+    "spine-cord": "lesionai.training.spine.cord_segmentation",
+    "spine-lesion": "lesionai.training.spine.lesion_segmentation",
     "spine-scan-check": "lesionai.training.spine.scan_check",
 }
 RECIPE_NAMES = tuple(RECIPE_MODULES)

@@ -1,6 +1,9 @@
 """Recipe ``spine-cord``: a 2D U-Net (MONAI) segmenting the spinal cord on axial slices of the
 canonical grid (see :mod:`lesionai.spine.grid`), trained on every contrast of the spinal MRI set.
 
+``lesionai train spine-cord`` trains the shipped model on every subject through the shared loop
+(:mod:`lesionai.training.loop`); :func:`cross_validate` runs the same training per fold.
+
 Each step samples one case uniformly (so the few axial scans weigh as much as the long sagittal
 ones), one slice where the reference cord is present, and a window around the cord (or, at rate
 ``negative_rate``, anywhere in the slice); then augments it (:mod:`.augment`). Cross-validation
@@ -23,11 +26,16 @@ from tqdm import tqdm
 from ...spine.cord import INPLANE_MM, WINDOW, cord_on_input
 from ...spine.grid import to_canonical
 from ...spine.slices import normalize_intensity
-from .. import common
+from ..device import seed_everything
+from ..config import REPO_ROOT, resolve_data_root
+from ..export import export_onnx
+from ..loop import build_optimizer, build_schedule
+from ..runs import save_metrics, start_run
 from . import augment
 from .data import SpineCase, cord_cases, load_image, load_mask, subjects
 
-INPUT_NAMES, OUTPUT_NAMES = ["image"], ["cord_logits"]
+NAME, INPUT_NAMES, OUTPUT_NAMES, MONITOR = "spine-cord", ["image"], ["cord_logits"], None
+OPTIONAL_KEYS = ("subjects", "progress")
 
 
 @dataclass
@@ -102,24 +110,38 @@ def loss_function(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 
 def fit(config: dict, sets: list[SliceSet], log=None) -> torch.nn.Module:
-    """Train a network for ``config['steps']`` steps on ``sets``; returns it in eval mode."""
-    common.seed_everything(config["seed"])
-    rng = np.random.default_rng(config["seed"])
+    """Train a network on ``sets`` with the loop's optimiser and schedule (``epochs`` x
+    ``steps_per_epoch`` steps), as ``lesionai train`` does; returns it in eval mode."""
+    seed_everything(config["seed"])
     network = build_network(config)
-    optimizer = torch.optim.AdamW(network.parameters(), lr=config["learning_rate"], weight_decay=1e-4)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, config["learning_rate"], total_steps=config["steps"])
-    network.train()
-    progress = tqdm(range(config["steps"]), desc="spine-cord", unit="step", disable=not config.get("progress", True))
-    for step in progress:
-        loss = _step(network, optimizer, sets, config, rng)
-        schedule.step()
-        progress.set_postfix(loss=f"{loss:.3f}")
-        if log and step % 100 == 0:
-            log.info("step %d loss %.4f", step, loss)
+    optimizer = build_optimizer(network, config)
+    scheduler = build_schedule(optimizer, config)
+    data = TrainingData(sets, np.random.default_rng(config["seed"]))
+    for epoch in tqdm(range(config["epochs"]), desc=NAME, unit="epoch", disable=not config.get("progress", True)):
+        loss = _epoch(network, optimizer, data, config)
+        if scheduler is not None:
+            scheduler.step()
+        if log:
+            log.info("epoch %d loss %.4f", epoch, loss)
     return network.eval()
 
 
+@dataclass
+class TrainingData:
+    """What the loop hands to :func:`train_epoch`: the slice sets and the sampling generator."""
+
+    sets: list[SliceSet]
+    rng: np.random.Generator
+
+
+def _epoch(network, optimizer, data: TrainingData, config: dict) -> float:
+    network.train()
+    return float(np.mean([_step(network, optimizer, data.sets, config, data.rng)
+                          for _ in range(config["steps_per_epoch"])]))
+
+
 def _step(network, optimizer, sets, config, rng) -> float:
+    """One augmented batch and one optimiser step; returns the loss."""
     images, masks = sample_batch(sets, config["batch_size"], config["window"], config["negative_rate"], rng)
     images, masks = augment.spatial(images, masks, config["augment"])
     loss = loss_function(network(augment.intensity(images, config["augment"])), masks)
@@ -165,9 +187,9 @@ def _reference_extent(image, truth: np.ndarray) -> np.ndarray:
 
 def cross_validate(config: dict, run_dir: Path) -> dict:
     """Leave-one-subject-out CV; writes ``cv_results.json`` and returns per-contrast mean Dice."""
-    run_dir, log = common.start_run(config, run_dir)
+    run_dir, log = start_run(config, run_dir)
     torch.set_num_threads(config.get("threads", 1))
-    root = common.resolve_data_root(config)
+    root = resolve_data_root(config)
     cases = cord_cases(root)
     sets = {case.name: slice_set(case, root, config["inplane_mm"]) for case in cases}
     held_out = config.get("subjects") or subjects(cases)
@@ -179,7 +201,7 @@ def cross_validate(config: dict, run_dir: Path) -> dict:
             log.info("held out %s", rows[-1])
         (run_dir / "cv_results.json").write_text(json.dumps(rows, indent=2))
     summary = summarise(rows)
-    common.save_metrics(run_dir, summary)
+    save_metrics(run_dir, summary)
     return summary
 
 
@@ -194,35 +216,40 @@ def summarise(rows: list[dict]) -> dict:
     return summary
 
 
-def train(config: dict, run_dir) -> dict:
-    """Train the shipped model on every case, export ONNX; metrics are those of ``cv_results.json``
-    when a CV run folder is named by ``cv_run`` (else only the training size)."""
-    run_dir, log = common.start_run(config, run_dir)
-    torch.set_num_threads(config.get("threads", 1))
-    root = common.resolve_data_root(config)
-    cases = cord_cases(root)
-    network = fit(config, [slice_set(case, root, config["inplane_mm"]) for case in cases], log)
-    torch.save(network.state_dict(), run_dir / "best.pt")
-    metrics = {"train_cases": len(cases), "train_subjects": len(subjects(cases))}
-    if config.get("cv_run"):
-        metrics.update({f"loso_{k}": v for k, v in _cv_metrics(config["cv_run"]).items()})
-    common.save_metrics(run_dir, metrics)
-    example = (torch.zeros(1, 1, config["window"], config["window"]),)
-    export_dynamic(network, example, run_dir / config["onnx_name"])
+def example_inputs(config: dict) -> tuple:
+    return (torch.zeros(1, 1, config["window"], config["window"]),)
+
+
+def load_data(run) -> TrainingData:
+    """Every cord case of the data set (the shipped model is trained on all subjects)."""
+    root = resolve_data_root(run.config)
+    sets = [slice_set(case, root, run.config["inplane_mm"]) for case in cord_cases(root)]
+    return TrainingData(sets, np.random.default_rng(run.config["seed"]))
+
+
+def train_epoch(network, optimizer, data: TrainingData, run, epoch: int) -> float:
+    return _epoch(network, optimizer, data, run.config)
+
+
+def validate(network, data, run, epoch: int) -> dict:
+    """No validation subject is left out of the shipped model: its accuracy is the LOSO CV's."""
+    return {}
+
+
+def final_metrics(network, data: TrainingData, run, best) -> dict:
+    """Training size, plus the LOSO numbers of the CV run named by ``cv_run`` (prefixed ``loso_``)."""
+    metrics = {"train_cases": len(data.sets)}
+    if run.config.get("cv_run"):
+        metrics.update({f"loso_{k}": v for k, v in _cv_metrics(run.config["cv_run"]).items()})
     return metrics
 
 
 def _cv_metrics(cv_run) -> dict:
     path = Path(cv_run)
-    path = path if path.is_absolute() else common.REPO_ROOT / path
+    path = path if path.is_absolute() else REPO_ROOT / path
     return summarise(json.loads((path / "cv_results.json").read_text()))
 
 
-def export_dynamic(network, example, path: Path) -> Path:
-    """ONNX export with dynamic batch, height and width (the network is fully convolutional)."""
-    network.cpu().eval()
-    axes = {"image": {0: "batch", 2: "height", 3: "width"}, "cord_logits": {0: "batch", 2: "height", 3: "width"}}
-    with torch.no_grad():
-        torch.onnx.export(network, example, str(path), input_names=INPUT_NAMES, output_names=OUTPUT_NAMES,
-                          dynamic_axes=axes, opset_version=17, dynamo=False)
-    return path
+def export(network, window: int, path: Path) -> Path:
+    """ONNX export with a dynamic batch axis (windows are ``window`` x ``window``)."""
+    return export_onnx(network, (torch.zeros(1, 1, window, window),), path, INPUT_NAMES, OUTPUT_NAMES)

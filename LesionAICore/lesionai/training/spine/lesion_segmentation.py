@@ -8,7 +8,8 @@ contrast) on the canonical grid, inside the reference cord mask. Training window
 the cord of each slice; half the batch is drawn from slices holding a lesion. Cross-validation
 leaves one subject out and scores held-out images carrying new synthetic lesions (another seed),
 with the window placed on the reference cord: lesion-wise sensitivity, false positives per scan
-(also on lesion-free copies) and Dice.
+(also on lesion-free copies) and Dice. ``lesionai train spine-lesion`` trains the shipped model on
+every subject through the shared loop (:mod:`lesionai.training.loop`).
 """
 
 from __future__ import annotations
@@ -25,12 +26,17 @@ from tqdm import tqdm
 from ...spine.lesions import WINDOW, cord_window_centres, lesion_mask, lesion_probability
 from ...spine.slices import windows
 from ...spine.synthetic_lesions import insert_lesions
-from .. import common
+from ..config import REPO_ROOT, resolve_data_root
+from ..device import seed_everything
+from ..export import export_onnx
+from ..loop import build_optimizer, build_schedule
+from ..runs import save_metrics, start_run
 from . import augment
 from .cord_segmentation import SliceSet, loss_function, slice_set, torch_predictor
 from .data import SpineCase, cord_cases, subjects
 
-INPUT_NAMES, OUTPUT_NAMES = ["image"], ["lesion_logits"]
+NAME, INPUT_NAMES, OUTPUT_NAMES, MONITOR = "spine-lesion", ["image"], ["lesion_logits"], None
+OPTIONAL_KEYS = ("subjects", "progress")
 EXCLUDED_CASES = ("sct_t2_fake_lesion/t2_fake_lesion",)
 
 
@@ -88,25 +94,44 @@ def sample_batch(copies: list[LesionCopy], count: int, lesion_rate: float, rng) 
     return torch.from_numpy(np.stack(images)[:, None]), torch.from_numpy(np.stack(masks)[:, None])
 
 
+@dataclass
+class TrainingData:
+    """What the loop hands to :func:`train_epoch`: lesion copies and the sampling generator."""
+
+    copies: list[LesionCopy]
+    rng: np.random.Generator
+
+
 def fit(config: dict, copies: list[LesionCopy], log=None) -> torch.nn.Module:
-    """Train for ``config['steps']`` steps; returns the network in eval mode."""
-    common.seed_everything(config["seed"])
-    rng = np.random.default_rng(config["seed"])
+    """Train with the loop's optimiser and schedule (``epochs`` x ``steps_per_epoch`` steps), as
+    ``lesionai train`` does; returns the network in eval mode."""
+    seed_everything(config["seed"])
     network = build_network(config)
-    optimizer = torch.optim.AdamW(network.parameters(), lr=config["learning_rate"], weight_decay=1e-4)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, config["learning_rate"], total_steps=config["steps"])
-    network.train()
-    for step in tqdm(range(config["steps"]), desc="spine-lesion", unit="step", disable=not config.get("progress", True)):
-        images, masks = sample_batch(copies, config["batch_size"], config["lesion_rate"], rng)
-        images, masks = augment.spatial(images, masks, config["augment"])
-        loss = loss_function(network(augment.intensity(images, config["augment"])), (masks > 0.5).float())
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        schedule.step()
-        if log and step % 100 == 0:
-            log.info("step %d loss %.4f", step, loss.item())
+    optimizer = build_optimizer(network, config)
+    scheduler = build_schedule(optimizer, config)
+    data = TrainingData(copies, np.random.default_rng(config["seed"]))
+    for epoch in tqdm(range(config["epochs"]), desc=NAME, unit="epoch", disable=not config.get("progress", True)):
+        loss = _epoch(network, optimizer, data, config)
+        if scheduler is not None:
+            scheduler.step()
+        if log:
+            log.info("epoch %d loss %.4f", epoch, loss)
     return network.eval()
+
+
+def _epoch(network, optimizer, data: TrainingData, config: dict) -> float:
+    network.train()
+    return float(np.mean([_step(network, optimizer, data, config) for _ in range(config["steps_per_epoch"])]))
+
+
+def _step(network, optimizer, data: TrainingData, config: dict) -> float:
+    images, masks = sample_batch(data.copies, config["batch_size"], config["lesion_rate"], data.rng)
+    images, masks = augment.spatial(images, masks, config["augment"])
+    loss = loss_function(network(augment.intensity(images, config["augment"])), (masks > 0.5).float())
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return float(loss.item())
 
 
 def lesion_scores(prediction: np.ndarray, truth: np.ndarray) -> dict:
@@ -137,9 +162,9 @@ def evaluate_copies(network, case: SpineCase, volume: SliceSet, spacing: tuple, 
 
 def cross_validate(config: dict, run_dir) -> dict:
     """Leave-one-subject-out CV on synthetic lesions; writes ``cv_results.json`` and the summary."""
-    run_dir, log = common.start_run(config, run_dir)
+    run_dir, log = start_run(config, run_dir)
     torch.set_num_threads(config.get("threads", 1))
-    root = common.resolve_data_root(config)
+    root = resolve_data_root(config)
     cases = lesion_cases(root)
     sets = {case.name: slice_set(case, root, config["inplane_mm"]) for case in cases}
     spacings = {case.name: _canonical_spacing(case, root, config["inplane_mm"]) for case in cases}
@@ -153,7 +178,7 @@ def cross_validate(config: dict, run_dir) -> dict:
         log.info("held out %s: %s", subject, summarise([r for r in rows if r["subject"] == subject]))
         (run_dir / "cv_results.json").write_text(json.dumps(rows, indent=2))
     summary = summarise(rows)
-    common.save_metrics(run_dir, summary)
+    save_metrics(run_dir, summary)
     return summary
 
 
@@ -178,28 +203,41 @@ def summarise(rows: list[dict]) -> dict:
             "dice_mean": float(np.mean([r["dice"] for r in with_lesions_rows])) if with_lesions_rows else None}
 
 
-def train(config: dict, run_dir) -> dict:
-    """Train the shipped lesion model on every lesion case; export ONNX; CV metrics from ``cv_run``."""
-    run_dir, log = common.start_run(config, run_dir)
-    torch.set_num_threads(config.get("threads", 1))
-    root = common.resolve_data_root(config)
+def example_inputs(config: dict) -> tuple:
+    return (torch.zeros(1, 1, config["window"], config["window"]),)
+
+
+def load_data(run) -> TrainingData:
+    """Lesion copies of every lesion case (the shipped model is trained on all subjects)."""
+    config = run.config
+    root = resolve_data_root(config)
     cases = lesion_cases(root)
     sets = {case.name: slice_set(case, root, config["inplane_mm"]) for case in cases}
     spacings = {case.name: _canonical_spacing(case, root, config["inplane_mm"]) for case in cases}
-    network = fit(config, training_copies(cases, sets, spacings, config, np.random.default_rng(config["seed"])), log)
-    torch.save(network.state_dict(), run_dir / "best.pt")
-    metrics = {"train_cases": len(cases), "train_subjects": len(subjects(cases))}
-    if config.get("cv_run"):
-        cv_dir = Path(config["cv_run"])
-        cv_dir = cv_dir if cv_dir.is_absolute() else common.REPO_ROOT / cv_dir
-        metrics.update({f"loso_{k}": v for k, v in summarise(json.loads((cv_dir / "cv_results.json").read_text())).items()
-                        if v is not None})
-    common.save_metrics(run_dir, metrics)
-    export(network, config["window"], run_dir / config["onnx_name"])
+    rng = np.random.default_rng(config["seed"])
+    return TrainingData(training_copies(cases, sets, spacings, config, rng), rng)
+
+
+def train_epoch(network, optimizer, data: TrainingData, run, epoch: int) -> float:
+    return _epoch(network, optimizer, data, run.config)
+
+
+def validate(network, data, run, epoch: int) -> dict:
+    """No subject is held out of the shipped model: its accuracy is the LOSO CV's."""
+    return {}
+
+
+def final_metrics(network, data: TrainingData, run, best) -> dict:
+    """Training size, plus the LOSO numbers of the CV run named by ``cv_run`` (prefixed ``loso_``)."""
+    metrics = {"train_copies": len(data.copies)}
+    if run.config.get("cv_run"):
+        cv_dir = Path(run.config["cv_run"])
+        cv_dir = cv_dir if cv_dir.is_absolute() else REPO_ROOT / cv_dir
+        rows = json.loads((cv_dir / "cv_results.json").read_text())
+        metrics.update({f"loso_{k}": v for k, v in summarise(rows).items() if v is not None})
     return metrics
 
 
 def export(network, window: int, path: Path) -> Path:
     """ONNX export with a dynamic batch axis (windows are ``window`` x ``window``)."""
-    common.export_onnx(network, (torch.zeros(1, 1, window, window),), path, INPUT_NAMES, OUTPUT_NAMES)
-    return path
+    return export_onnx(network, (torch.zeros(1, 1, window, window),), path, INPUT_NAMES, OUTPUT_NAMES)
