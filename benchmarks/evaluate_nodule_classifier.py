@@ -85,7 +85,7 @@ def run_split(nodules, train_rows, test_rows, configs, branches, folder: Path) -
     outputs["tabular"] = tabular.tabular_outputs(tabular_net, test_set.features, test_set.missing)
     if "fusion" in branches:
         prepare(configs["fusion"])
-        model = fusion.fit_fusion(image_net, tabular_net, train_set, configs["fusion"])
+        model = fusion.fit_fusion(image_net, tabular_net, train_set, configs["fusion"], shape)
         outputs["fusion"] = {"probability": fusion.fused_probability(model, test_set, shape)}
     return outputs
 

@@ -7,9 +7,9 @@ grid of fixed shape and spacing (``[k, j, i]``, millimetres), with air (-1000 HU
 the box. A nodule larger than the grid's field of view loses its rim; the size variables of the
 tabular branch still carry it.
 
->>> crop = classifier_crop(region_hu, nodule_mask, (24, 48, 48), (1.333, 0.667, 0.667))  # doctest: +SKIP
+>>> crop = classifier_crop(region_hu, nodule_mask, (16, 32, 32), (2.0, 1.0, 1.0))  # doctest: +SKIP
 >>> crop.shape
-(2, 24, 48, 48)
+(2, 16, 32, 32)
 """
 
 from __future__ import annotations

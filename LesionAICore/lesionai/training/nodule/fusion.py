@@ -51,11 +51,12 @@ def branch_config(config: dict, branch: str) -> dict:
 
 
 @torch.no_grad()
-def augmented_representations(image_net, tabular_net, nodules: NoduleSet, config: dict) -> tuple:
-    """(image reps, tabular reps, targets) over ``augment_copies`` augmented passes of the labelled nodules."""
+def augmented_representations(image_net, tabular_net, nodules: NoduleSet, config: dict, shape) -> tuple:
+    """(image reps, tabular reps, targets) over ``augment_copies`` augmented passes of the labelled
+    nodules; ``shape`` is the image branch's crop size (D, H, W)."""
     image_net.eval(), tabular_net.eval()
     rows = np.flatnonzero(~np.isnan(nodules.target))
-    crops = torch.from_numpy(nodules.crops[grid_sizes(config)[-1][0]][rows])
+    crops = torch.from_numpy(nodules.crops[tuple(shape)][rows])
     features, missing = torch.from_numpy(nodules.features[rows]), torch.from_numpy(nodules.missing[rows])
     image_reps, tabular_reps, rng = [], [], np.random.default_rng(config["seed"])
     for copy in range(config.get("augment_copies", 4)):
@@ -69,11 +70,12 @@ def augmented_representations(image_net, tabular_net, nodules: NoduleSet, config
     return torch.cat(image_reps), torch.cat(tabular_reps), targets
 
 
-def fit_fusion(image_net, tabular_net, nodules: NoduleSet, config: dict, log=None) -> FusedClassifier:
-    """Freeze both encoders and train the fusion head on ``nodules``; returns the whole model (eval)."""
+def fit_fusion(image_net, tabular_net, nodules: NoduleSet, config: dict, shape, log=None) -> FusedClassifier:
+    """Freeze both encoders and train the fusion head on ``nodules`` (image crops of ``shape``);
+    returns the whole model (eval)."""
     for network in (image_net, tabular_net):
         network.requires_grad_(False)
-    image_reps, tabular_reps, targets = augmented_representations(image_net, tabular_net, nodules, config)
+    image_reps, tabular_reps, targets = augmented_representations(image_net, tabular_net, nodules, config, shape)
     head = FusionHead(image_net.representation_size, tabular_net.representation_size, config.get("projection", 32),
                       config.get("hidden", 32), config.get("dropout", 0.5))
     optimizer = torch.optim.AdamW(head.parameters(), lr=config["learning_rate"],
@@ -136,7 +138,8 @@ def prepare_config(config: dict) -> dict:
 
 
 def load_data(run) -> CohortSplits:
-    return load_splits(run)
+    """The cohort with the image branch's crop sizes (the fusion config names only the data)."""
+    return load_splits(run, branch_config(run.config, "image"))
 
 
 def train_network(network, data: CohortSplits, run) -> Best:
@@ -144,7 +147,8 @@ def train_network(network, data: CohortSplits, run) -> Best:
     the training split are recorded in the saved config (the classifier masks them)."""
     image_net = _branch(run.config, "image", data.train, run)
     tabular_net = _branch(run.config, "tabular", data.train, run)
-    model = fit_fusion(image_net, tabular_net, data.train, run.config, run.log)
+    shape = grid_sizes(branch_config(run.config, "image"))[-1][0]
+    model = fit_fusion(image_net, tabular_net, data.train, run.config, shape, run.log)
     untrained = [name for name in FEATURE_NAMES if name not in trained_features(data.train)]
     run.config["model"]["input"]["normalization"]["untrained_features"] = ",".join(untrained)
     save_config(run.config, run.directory)

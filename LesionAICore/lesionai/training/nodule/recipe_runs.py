@@ -38,9 +38,11 @@ def prepare(config: dict) -> None:
     set_threads(config)
 
 
-def load_splits(run) -> CohortSplits:
-    """The configured cohort's train and val splits; :class:`InputError` when either is empty."""
-    nodules = load_nodule_set(run.config, crop_transform(run.config))
+def load_splits(run, config: dict | None = None) -> CohortSplits:
+    """The cohort of ``config`` (default: the run's) as train and val splits; :class:`InputError`
+    when either is empty."""
+    config = config or run.config
+    nodules = load_nodule_set(config, crop_transform(config))
     splits = CohortSplits(nodules.subset(nodules.splits == "train"), nodules.subset(nodules.splits == "val"))
     for name in ("train", "val"):
         if len(getattr(splits, name)) == 0:
@@ -50,7 +52,8 @@ def load_splits(run) -> CohortSplits:
 
 
 def flat_numbers(metrics: dict, prefix: str = "") -> dict:
-    """Every number of nested ``metrics`` under a joined key (``val_fusion_all_auc``), for the registry."""
+    """Every number of nested ``metrics`` under a joined key (``val_fusion_all_auc``), for the registry;
+    a confidence interval ``..._ci95`` becomes ``..._ci95_low`` and ``..._ci95_high``."""
     numbers = {}
     for key, value in metrics.items():
         name = f"{prefix}_{key}" if prefix else str(key)
@@ -58,4 +61,6 @@ def flat_numbers(metrics: dict, prefix: str = "") -> dict:
             numbers.update(flat_numbers(value, name))
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
             numbers[name] = value
+        elif isinstance(value, (list, tuple)) and name.endswith("_ci95") and len(value) == 2:
+            numbers[f"{name}_low"], numbers[f"{name}_high"] = value
     return numbers
