@@ -68,14 +68,15 @@ def _add_models(commands) -> None:
 
 
 def _add_train(commands) -> None:
-    from .training_names import RECIPE_NAMES
+    from .training.catalog import RECIPE_NAMES
 
     command = commands.add_parser("train", help="train a model from a YAML recipe (needs the 'train' extra)")
     command.add_argument("recipe", choices=RECIPE_NAMES)
     command.add_argument("--config", type=_existing_file, help="YAML config (default: the recipe's bundled config)")
     command.add_argument("--run-dir", type=Path, help="where the run's config, log, metrics and model go")
     command.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", type=_override,
-                         help="override a top-level config value (YAML syntax), e.g. --set epochs=5")
+                         help="override a config value by its dotted key (YAML syntax), e.g. --set epochs=5 "
+                              "--set optimizer.lr=0.001; an unknown top-level key is refused")
     command.add_argument("--install", action="store_true", help="copy the model into the package and register it")
     command.set_defaults(handler=_train)
 
@@ -124,25 +125,28 @@ def _models(arguments) -> int:
 
 
 def _train(arguments) -> int:
-    from .training import common, recipes
+    from .training import recipes
+    from .training.install import install_run
+    from .training.runs import today
 
     overrides = dict(arguments.set)
-    run_dir = arguments.run_dir or Path("runs") / f"{arguments.recipe}-{common.today()}"
+    run_dir = arguments.run_dir or Path("runs") / f"{arguments.recipe}-{today()}"
     metrics = recipes.train(arguments.recipe, arguments.config, run_dir, overrides)
     print(f"{arguments.recipe}: {metrics}")
     if arguments.install:
-        entry = common.install_run(run_dir)
+        entry = install_run(run_dir)
         print(f"registered {entry['id']} {entry['version']} ({entry['sha256'][:12]})")
     return 0
 
 
 def _export(arguments) -> int:
-    from .training import common, recipes
+    from .training import recipes
+    from .training.install import install_run
 
     path = recipes.export_run(arguments.run_dir)
     print(f"exported {path}")
     if arguments.install:
-        entry = common.install_run(arguments.run_dir)
+        entry = install_run(arguments.run_dir)
         print(f"registered {entry['id']} {entry['version']} ({entry['sha256'][:12]})")
     return 0
 
