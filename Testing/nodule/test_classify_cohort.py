@@ -108,3 +108,21 @@ def test_cohort_trains_exports_installs_and_predicts(tmp_path):
     assert young["branches"]["image"] == pytest.approx(unknown["branches"]["image"])
     assert sum(young["texture"]["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
     assert json.loads((run_dir / "metrics.json").read_text())["task"] == TASK
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("branch", ["image", "tabular"])
+def test_each_branch_recipe_trains_alone_and_exports(tmp_path, branch):
+    from lesionai.runtime import OnnxModel
+    from lesionai.training.nodule import image, tabular
+
+    data = tmp_path / "cohort"
+    data.mkdir()
+    write_cohort(data, count=6)
+    config = fusion.branch_config(cohort_config(data, threads=1), branch)  # the fusion test's data and small sizes
+    module = image if branch == "image" else tabular
+    metrics = fit(module, config, tmp_path / "run")
+    assert (metrics["train_nodules"], metrics["val_nodules"]) == (4, 2)
+    assert metrics["val_malignancy"]["all"]["positives"] == 1 and "val_malignancy_all_auc" in metrics
+    model = OnnxModel(tmp_path / "run" / config["onnx_name"], threads=1)
+    assert model.output_names == module.OUTPUT_NAMES and model.input_names == module.INPUT_NAMES
