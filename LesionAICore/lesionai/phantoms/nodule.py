@@ -19,6 +19,7 @@ True
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from scipy import ndimage
@@ -141,3 +142,58 @@ def _nodule_values(shape, rng: np.random.Generator, kind: str, core: np.ndarray)
     glass = level + ndimage.gaussian_filter(rng.standard_normal(shape), 1.0) * 40 / 0.2 + rng.normal(0, 15, shape)
     glass = np.clip(glass, -720, -430) if kind != "solid" else glass
     return (glass * (1 - core) + (SOLID_CORE_HU + rng.normal(0, 15, shape)) * core).astype(np.float32)
+
+
+def phantom_inputs(folder: Path, count: int) -> list[Path]:
+    """Write ``count`` nodule crops for the demo (ground-glass, part-solid, solid in turn) as NIfTI."""
+    from .files import write_new_image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for index in range(count):
+        kind = KINDS[index % len(KINDS)]
+        phantom = generate_nodule_phantom(seed=index + 1, kind=kind, shape=(24, 64, 64))
+        paths.append(write_new_image(folder / f"phantom-{index + 1}-{kind}.nii.gz", nodule_crop(phantom)[0]))
+    return paths
+
+
+def nodule_crop(phantom: NodulePhantom, margin_mm: float = 10.0) -> tuple[Image, Image]:
+    """(CT, mask) cut as the LIDC crops are: the mask's slices, ``margin_mm`` of context in-plane."""
+    present = np.argwhere(phantom.mask.array > 0)
+    low, high = present.min(0), present.max(0) + 1
+    margin = np.ceil(margin_mm / np.asarray(phantom.image.geometry.spacing[::-1])).astype(int)
+    margin[0] = 0
+    low, high = np.maximum(low - margin, 0), np.minimum(high + margin, phantom.mask.array.shape)
+    box = tuple(slice(int(a), int(b)) for a, b in zip(low, high))
+    origin = phantom.image.geometry.ijk_to_ras() @ np.append(low[::-1].astype(float), 1.0)
+    geometry = Geometry(phantom.image.geometry.spacing, tuple(origin[:3]), phantom.image.geometry.direction)
+    return Image(phantom.image.array[box], geometry), Image(phantom.mask.array[box], geometry)
+
+
+def write_nodule_dataset(folder: Path, count: int, seed: int = 0) -> Path:
+    """A small development set in the LIDC layout (``cases.csv``, ``images/``, ``masks/``) of phantoms.
+
+    Half the patients go to ``train``, the rest to ``val``; for tests of the training recipes.
+    """
+    from ..imageio import write_image
+
+    folder = Path(folder)
+    for sub in ("images", "masks"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    rows = [_dataset_row(folder, index, seed, count, write_image) for index in range(count)]
+    header = "id,patient_id,dev_split,image,mask,diameter_mm,texture_value,malignancy_value\n"
+    (folder / "cases.csv").write_text(header + "".join(rows))
+    return folder
+
+
+def _dataset_row(folder: Path, index: int, seed: int, count: int, write_image) -> str:
+    kind = KINDS[index % len(KINDS)]
+    phantom = generate_nodule_phantom(seed=seed + index, kind=kind, shape=(24, 56, 56), diameter_mm=float(6 + index % 8))
+    image, mask = nodule_crop(phantom)
+    case = f"PHANTOM-{index:04d}_R_1"
+    write_image(image, folder / "images" / f"{case}.nii.gz")
+    write_image(mask, folder / "masks" / f"{case}.nii.gz")
+    split = "train" if index < (count + 1) // 2 else "val"
+    texture = {"ground-glass": 1, "part-solid": 3, "solid": 5}[kind]
+    return (f"{case},PHANTOM-{index:04d},{split},images/{case}.nii.gz,masks/{case}.nii.gz,"
+            f"{phantom.diameter_mm:.3f},{texture},{1 + index % 5}\n")

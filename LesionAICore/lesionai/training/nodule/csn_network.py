@@ -79,6 +79,8 @@ class CrossScannerNet(nn.Module):
         self.full_resolution = nn.Sequential(nn.Conv2d(1, width, 3, 1, 1), nn.ReLU(inplace=True))
         self.last = conv_block(2 * width, width)
         self.head = nn.Conv2d(width, 1, 1)
+        nn.init.zeros_(self.head.weight)  # start as the identity: the correction grows from nothing
+        nn.init.zeros_(self.head.bias)
 
     def forward(self, slices):
         features = self.encoder(slices)
