@@ -41,6 +41,15 @@ def test_age_and_sex_are_masked_because_lidc_has_none(classifier, ground_glass_p
     unknown = classifier.predict(ground_glass_phantom.image, ground_glass_phantom.mask, features)
     assert given["masked_features"] == unknown["masked_features"] == ["Gender", "Age"]
     assert given["branches"] == unknown["branches"]
+    assert any("Gender and Age given but not used" in note for note in given["warnings"]) and not unknown["warnings"]
+
+
+def test_a_nodule_beyond_the_field_of_view_is_reported(classifier):
+    from lesionai.phantoms.nodule import generate_nodule_phantom
+
+    large = generate_nodule_phantom(seed=2, kind="solid", shape=(40, 96, 96), diameter_mm=40.0)
+    result = classifier.predict(large.image, large.mask, measured(large))
+    assert any("exceeds the image branch's field of view" in note for note in result["warnings"])
 
 
 def test_missing_image_variables_are_masked_not_zero(classifier, ground_glass_phantom):

@@ -23,7 +23,7 @@ import numpy as np
 from ..geometry import Image
 from ..registry import ModelRegistry
 from ..runtime import load_model
-from .classifier_input import FEATURE_NAMES, classifier_crop, feature_vector
+from .classifier_input import FEATURE_NAMES, classifier_crop, feature_vector, mask_box
 
 MODEL_ID = "nodule-fusion"
 TASK = "LIDC malignancy suspicion >= 4 vs <= 2 (radiologists' rating proxy; not invasiveness)"
@@ -58,7 +58,8 @@ class NoduleClassifier:
         ``region_hu``: CT in HU; ``nodule_mask``: non-zero = nodule, same grid; ``features``:
         {variable: value or None} (or {variable: {"value": ...}} as :mod:`.features` writes them).
         Returns ``probability`` (fusion), ``task``, ``branches`` {image, tabular, fusion},
-        ``texture`` {label, probabilities}, ``masked_features`` and ``models`` {id: version}.
+        ``texture`` {label, probabilities}, ``masked_features``, ``models`` {id: version} and
+        ``warnings`` (list of sentences).
         Raises :class:`~lesionai.errors.InputError` for an empty mask or a mask off the CT grid.
         """
         outputs = self.model.run(self.inputs(region_hu, nodule_mask, features))
@@ -67,7 +68,8 @@ class NoduleClassifier:
                          "fusion": _scalar(outputs["fusion_probability"])}
         return {"probability": probabilities["fusion"], "task": self.task, "branches": probabilities,
                 "texture": self._texture(outputs["texture_probabilities"][0]),
-                "masked_features": self.masked_features(features), "models": {self.entry.id: self.entry.version}}
+                "masked_features": self.masked_features(features), "models": {self.entry.id: self.entry.version},
+                "warnings": self.warnings(region_hu, nodule_mask, features)}
 
     def inputs(self, region_hu: Image, nodule_mask: Image, features: Mapping) -> dict[str, np.ndarray]:
         """The ONNX feeds: ``crop`` (1, 2, D, H, W), ``features`` (1, F), ``feature_mask`` (1, F)."""
@@ -80,6 +82,22 @@ class NoduleClassifier:
         """Names of the variables the network receives as masked (missing or untrained)."""
         missing = feature_vector(self._usable(features))[1]
         return [name for name, masked in zip(FEATURE_NAMES, missing) if masked]
+
+    def warnings(self, region_hu: Image, nodule_mask: Image, features: Mapping) -> list[str]:
+        """What the user should know about this prediction: variables given but never trained on,
+        and a nodule larger than the image branch's field of view."""
+        notes = []
+        ignored = [name for name in self.untrained_features if _plain(features.get(name)) is not None]
+        if ignored:
+            notes.append(f"{' and '.join(ignored)} given but not used: the model's training data had none, so it "
+                         "only knows them as missing")
+        extent = nodule_extent_mm(nodule_mask)
+        field = np.asarray(self.entry.input.shape[1:]) * np.asarray(self.entry.input.spacing_mm)
+        if (extent > field).any():
+            notes.append(f"The nodule's box ({' x '.join(f'{e:.0f}' for e in extent)} mm) exceeds the image branch's "
+                         f"field of view ({' x '.join(f'{f:.0f}' for f in field)} mm); its rim is not seen by the "
+                         "image branch (the size variables still carry it)")
+        return notes
 
     def _usable(self, features: Mapping) -> dict:
         values = {name: _plain(value) for name, value in features.items()}
@@ -95,6 +113,12 @@ def classify_nodule(region_hu: Image, nodule_mask: Image, features: Mapping, reg
                     threads: int | None = None) -> dict:
     """One-call form of :meth:`NoduleClassifier.predict` (the session is cached between calls)."""
     return NoduleClassifier(registry, threads).predict(region_hu, nodule_mask, features)
+
+
+def nodule_extent_mm(nodule_mask: Image) -> np.ndarray:
+    """(3,) size in mm of the mask's bounding box along ``[k, j, i]``."""
+    box = mask_box(nodule_mask.array)
+    return np.array([part.stop - part.start for part in box]) * np.asarray(nodule_mask.geometry.spacing[::-1])
 
 
 def _plain(value):
