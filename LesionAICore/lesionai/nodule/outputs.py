@@ -28,6 +28,7 @@ GENERATOR = "lesionai nodule"
 TERMINOLOGY_SEGMENTS = tuple(NODULE_SEGMENTS)
 CASE_FILES = ("nodule.nrrd", "segmentation.seg.nrrd", "overlay.png", "result.json")
 REQUIRED_FILES = ("nodule.nrrd", "result.json")
+BATCH_TABLE = "nodules.csv"
 
 
 def write_case(image: Image, result: NoduleResult, case_dir: Path, input_name: str, overwrite: bool = False) -> Path:
@@ -92,6 +93,8 @@ def nodule_row(result: NoduleResult, input_name: str) -> dict:
     row["warnings"] = "; ".join(result.warnings)
     return row
 
+
+batch_row = nodule_row  # the batch loop writes OUTDIR/BATCH_TABLE from these rows
 
 REPORT_COLUMNS = ("probability", "texture", "ctr", "DiameterMax", "XMaxDiameter", "Volume", "MeanCT")
 
