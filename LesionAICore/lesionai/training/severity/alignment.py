@@ -114,7 +114,7 @@ def _lung_only(masks: torch.Tensor) -> torch.Tensor:
     return (masks == 1).float()
 
 
-def train_epoch(network, optimizer, data: "AlignmentData", run, epoch: int) -> float:
+def train_epoch(network, optimizer, data: AlignmentData, run, epoch: int) -> float:
     augment = run.config["augment"]
 
     def batch_loss(batch):

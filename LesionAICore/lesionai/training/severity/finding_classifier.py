@@ -109,7 +109,7 @@ def _epoch_order(data: SplitTensors, balance: str) -> torch.Tensor:
     return torch.randperm(len(data.labels), device=data.labels.device)
 
 
-def train_epoch(network, optimizer, data: "FindingData", run, epoch: int) -> dict:
+def train_epoch(network, optimizer, data: FindingData, run, epoch: int) -> dict:
     """One training pass; returns the mean combined loss, the mean task and attention terms and lambda."""
     config, attention = run.config, data.attention
     parts = {"task": [], "attention": []}

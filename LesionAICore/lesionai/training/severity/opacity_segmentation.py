@@ -27,27 +27,18 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from ...severity.opacity import (
-    THRESHOLD_NAMES,
-    opacity_fractions,
-    opacity_mask,
-    opacity_scores,
-    tune_thresholds,
-    zone_mae,
-)
-from ...severity.preprocess import model_input, resize_plane
-from ...severity.zones import ZONE_LETTERS
+from ...severity.opacity import THRESHOLD_NAMES
 from ..augment.planar import random_affine_pairs, random_intensity
 from ..config import resolve_data_root
 from ..loop import train_batches
 from ..metrics.dice import dice_score
 from ..runs import save_config
-from .cxr_data import IGNORE, limited, load_plane, load_segmentation_arrays, pipeline_zones, read_cases
+from .cxr_data import limited, load_segmentation_arrays, pipeline_zones, read_cases
 from .opacities import add_synthetic_opacities
+from .opacity_scorer import predicted_probability, scorer_metrics
+from .opacity_supervision import TrainingSet, class_weights, painted_batch, training_set, weighted_loss, zone_hinge_loss
 
-OUTSIDE, CLEAR, UNKNOWN, OPACITY, SCORED_ABNORMAL = 0, 1, 2, 3, 4  # supervision classes of a lung pixel
 INPUT_NAMES, OUTPUT_NAMES = ["image"], ["opacity_logits"]
 NAME, MONITOR = "opacity-segmentation", "val_opacity_dice"
 OPTIONAL_KEYS = ("opacities", "unknown_weight", "zone_loss_weight")
@@ -65,101 +56,6 @@ def example_inputs(config: dict) -> tuple:
     return (torch.zeros(1, 1, *config["input_size"]),)
 
 
-def supervision_map(mask: np.ndarray, zones: np.ndarray | None, senior: np.ndarray | None) -> np.ndarray:
-    """Supervision classes (uint8, mask's shape) of a radiograph before any lesion is painted.
-
-    ``mask``: 0 background, 1 lung, 255 ignore. ``zones`` (1..6 = A..F, same shape) and ``senior``
-    (6 scores) refine the lung: a zone scored 0 is CLEAR, a zone scored above 0 SCORED_ABNORMAL.
-    """
-    classes = np.where(mask == 1, UNKNOWN, OUTSIDE).astype(np.uint8)
-    if zones is not None and senior is not None:
-        for index, score in enumerate(senior):
-            classes[(mask == 1) & (zones == index + 1)] = CLEAR if score == 0 else SCORED_ABNORMAL
-    classes[mask == IGNORE] = IGNORE
-    return classes
-
-
-@dataclass
-class TrainingSet:
-    """Train-split radiographs at the network's input size.
-
-    ``images`` (N, 1, H, W) normalised; ``lungs`` (N, H, W) bool lung masks (ignore pixels included);
-    ``classes`` (N, H, W) supervision classes; ``zones`` (N, H, W) zones 1..6 of scored radiographs
-    (0 elsewhere); ``senior`` (N, 6) senior zone scores, -1 where unscored.
-    """
-
-    images: np.ndarray
-    lungs: np.ndarray
-    classes: np.ndarray
-    zones: np.ndarray
-    senior: np.ndarray
-
-
-def training_set(cases, root: Path, shape: tuple[int, int], zones_by_stem: dict) -> TrainingSet:
-    images, masks = load_segmentation_arrays(cases, root, shape)
-    classes, zone_maps, senior = [], [], []
-    for case, mask in zip(cases, masks[:, 0]):
-        scores = case.zone_scores("senior")
-        zones = zones_by_stem.get(case.stem, (None, None))[1] if scores is not None else None
-        zones = None if zones is None else resize_plane(zones, shape, nearest=True)
-        classes.append(supervision_map(mask, zones, scores))
-        zone_maps.append(np.zeros(shape, np.uint8) if zones is None else zones)
-        senior.append(np.full(len(ZONE_LETTERS), -1.0) if zones is None else scores)
-    return TrainingSet(images, masks[:, 0] > 0, np.stack(classes), np.stack(zone_maps), np.stack(senior))
-
-
-def painted_batch(data: TrainingSet, indices, rng, settings) -> tuple[torch.Tensor, torch.Tensor]:
-    """Radiographs with synthetic opacities (B, 1, H, W), and (B, 2, H, W) their supervision classes
-    (channel 0) and zones (channel 1)."""
-    painted, targets = [], []
-    for index in indices:
-        image, opacity = add_synthetic_opacities(data.images[index, 0], data.lungs[index], rng, settings)
-        paintable = np.isin(data.classes[index], (CLEAR, UNKNOWN, SCORED_ABNORMAL))
-        painted.append(image)
-        targets.append([np.where(opacity & paintable, OPACITY, data.classes[index]), data.zones[index]])
-    return torch.from_numpy(np.stack(painted)[:, None]), torch.from_numpy(np.stack(targets).astype(np.int64))
-
-
-def class_weights(unknown_weight: float, device) -> torch.Tensor:
-    """Loss weight of each supervision class value (0-255)."""
-    weights = torch.zeros(256, device=device)
-    weights[CLEAR], weights[UNKNOWN], weights[OPACITY] = 1.0, unknown_weight, 1.0
-    return weights
-
-
-def weighted_loss(logits: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-    """Weighted BCE + batch soft Dice; ``targets`` holds supervision classes, ``weights`` their weights."""
-    weight = weights[targets]
-    positive = (targets == OPACITY).float()
-    bce = F.binary_cross_entropy_with_logits(logits, positive, weight=weight, reduction="sum") / weight.sum().clamp(min=1)
-    probability = torch.sigmoid(logits) * weight
-    dice = (2 * (probability * positive).sum() + 1) / (probability.sum() + (positive * weight).sum() + 1)
-    return bce + (1 - dice)
-
-
-ZONE_FLOOR = (0.0, 0.1, 0.25, 0.5)  # least opacity share expected in a zone of senior score 0-3
-CLEAR_ZONE_CEILING = 0.05           # most opacity share tolerated in a zone of senior score 0
-
-
-def zone_hinge_loss(logits: torch.Tensor, targets: torch.Tensor, senior: torch.Tensor) -> torch.Tensor:
-    """Weak zone-level supervision from the senior's scores.
-
-    The mean opacity probability over a scored zone's unpainted lung pixels should reach
-    ``ZONE_FLOOR[score]`` and, in a zone scored 0, stay under ``CLEAR_ZONE_CEILING``; only shortfalls
-    and excesses cost. ``targets``: (B, 2, H, W) classes and zones; ``senior``: (B, 6), -1 unscored.
-    """
-    letters = torch.arange(1, len(ZONE_LETTERS) + 1, device=targets.device)[None, :, None, None]
-    unpainted = ((targets[:, :1] != OPACITY) & (targets[:, :1] != IGNORE) & (targets[:, :1] != OUTSIDE))
-    members = ((targets[:, 1:2] == letters) & unpainted).float()
-    counts = members.sum(dim=(2, 3))
-    share = (torch.sigmoid(logits) * members).sum(dim=(2, 3)) / counts.clamp(min=1)
-    valid = (senior >= 0) & (counts >= 16)
-    floor = torch.tensor(ZONE_FLOOR, device=logits.device)[senior.clamp(min=0).long()]
-    ceiling = torch.where(senior == 0, CLEAR_ZONE_CEILING, 1.0)
-    penalty = F.relu(floor - share) + F.relu(share - ceiling)
-    return (penalty * valid).sum() / valid.sum().clamp(min=1)
-
-
 def opacity_dice(prediction: np.ndarray, opacity: np.ndarray, lung: np.ndarray) -> float:
     """Dice of predicted against painted opacity, both taken inside ``lung``; 1 when both are empty."""
     return dice_score(prediction, opacity, lung)
@@ -175,77 +71,10 @@ def validation_set(cases, root, shape, config) -> tuple[np.ndarray, np.ndarray, 
     return np.stack([p[0] for p in painted])[:, None], np.stack([p[1] for p in painted]), masks[:, 0] == 1
 
 
-@torch.no_grad()
-def predicted_probability(network, images: np.ndarray, batch: int = 16) -> np.ndarray:
-    """Opacity probability (N, H, W) of normalised images (N, 1, H, W)."""
-    network.eval()
-    device = next(network.parameters()).device
-    chunks = [torch.sigmoid(network(torch.from_numpy(images[start:start + batch]).to(device))).cpu().numpy()[:, 0]
-              for start in range(0, len(images), batch)]
-    return np.concatenate(chunks)
-
-
 def validation_dice(network, validation) -> list[float]:
     images, opacities, lungs = validation
     probabilities = predicted_probability(network, images)
     return [opacity_dice(p >= 0.5, o, lung) for p, o, lung in zip(probabilities, opacities, lungs)]
-
-
-def zone_fractions(network, cases, root, shape, zones_by_stem) -> tuple[list, np.ndarray]:
-    """Cases with zones and their opacity fractions (cases, 6), measured as inference measures them."""
-    kept, fractions = [], []
-    for case in cases:
-        if case.stem not in zones_by_stem:
-            continue
-        lungs, zones = zones_by_stem[case.stem]
-        plane = load_plane(case.image_path(root))
-        probability = predicted_probability(network, model_input(plane, shape))[0]
-        found = opacity_fractions(opacity_mask(probability, lungs), zones)
-        kept.append(case)
-        fractions.append([found[letter] for letter in ZONE_LETTERS])
-    return kept, np.array(fractions, dtype=np.float64).reshape(-1, len(ZONE_LETTERS))
-
-
-def scorer_metrics(network, train_scored, val_scored, root, shape, zones_by_stem) -> tuple[dict, dict | None]:
-    """Thresholds tuned on the train split's senior scores, and zone MAEs on train and val.
-
-    Returns (metrics, thresholds); thresholds is None when the train split has no scored radiograph.
-    """
-    train_cases, train_fractions = zone_fractions(network, train_scored, root, shape, zones_by_stem)
-    if not train_cases:
-        return {}, None
-    train_senior = np.stack([c.zone_scores("senior") for c in train_cases])
-    thresholds, train_mae = tune_thresholds(train_fractions, train_senior)
-    constant = int(np.argmin([zone_mae(np.full_like(train_senior, score), train_senior) for score in range(4)]))
-    metrics = {"train_zone_mae_opacity": train_mae, "train_scored_cases": len(train_cases),
-               "train_zone_spearman_opacity": _spearman(train_fractions, train_senior)}
-    val_cases, val_fractions = zone_fractions(network, val_scored, root, shape, zones_by_stem)
-    if val_cases:
-        metrics.update(_val_scorer_metrics(val_cases, val_fractions, thresholds, constant))
-    return metrics, thresholds
-
-
-def _val_scorer_metrics(cases, fractions: np.ndarray, thresholds: dict, constant: int) -> dict:
-    """Zone and global MAEs against the senior on val: the opacity score, the junior radiologist, and
-    the one score (``constant``) that fits the train split best, as the floor any scorer must beat."""
-    senior = np.stack([c.zone_scores("senior") for c in cases])
-    predicted = np.array([list(opacity_scores(dict(zip(ZONE_LETTERS, row)), thresholds).values()) for row in fractions])
-    metrics = {"val_zone_mae_opacity": zone_mae(predicted, senior), "val_scored_cases": len(cases),
-               "val_zone_mae_constant": zone_mae(np.full_like(senior, constant), senior),
-               "val_global_mae_opacity": zone_mae(predicted.sum(axis=1), senior.sum(axis=1)),
-               "val_zone_spearman_opacity": _spearman(fractions, senior)}
-    junior = [c.zone_scores("junior") for c in cases]
-    if all(scores is not None for scores in junior):
-        metrics["val_zone_mae_junior"] = zone_mae(np.stack(junior), senior)
-        metrics["val_global_mae_junior"] = zone_mae(np.stack(junior).sum(axis=1), senior.sum(axis=1))
-    return metrics
-
-
-def _spearman(fractions: np.ndarray, scores: np.ndarray) -> float:
-    from scipy.stats import spearmanr
-
-    value = spearmanr(fractions.ravel(), scores.ravel()).statistic
-    return float(value) if np.isfinite(value) else 0.0
 
 
 @dataclass

@@ -128,7 +128,7 @@ def _augment(images, config):
     return random_intensity(warped, config["augment"])
 
 
-def train_epoch(network, optimizer, data: "ViewData", run, epoch: int) -> float:
+def train_epoch(network, optimizer, data: ViewData, run, epoch: int) -> float:
     def batch_loss(batch):
         return F.cross_entropy(network(_augment(data.images[batch], run.config)), data.labels[batch])
 
