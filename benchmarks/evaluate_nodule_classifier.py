@@ -31,7 +31,7 @@ sys.path.insert(0, str(REPO / "LesionAICore"))
 
 import torch  # noqa: E402
 
-from lesionai.training import common  # noqa: E402
+from lesionai.training.config import RECIPES_DIR, load_config  # noqa: E402
 from lesionai.training.nodule import fusion, image, tabular  # noqa: E402
 from lesionai.training.nodule.classifier_data import grid_sizes, load_nodule_set  # noqa: E402
 from lesionai.training.nodule.classifier_metrics import (labelled_auc, malignancy_summary,  # noqa: E402
@@ -45,7 +45,7 @@ def recipe_configs(csn: bool, threads: int) -> dict:
     """{branch: config} from the shipped recipe YAMLs (``csn`` and ``threads`` overridden)."""
     configs = {}
     for branch in BRANCHES:
-        config = common.load_config(common.RECIPES_DIR / f"nodule_{branch}.yaml")
+        config = load_config(RECIPES_DIR / f"nodule_{branch}.yaml")
         config.update({"csn": csn, "threads": threads})
         configs[branch] = config
     return configs
