@@ -8,7 +8,9 @@ import yaml
 
 from lesionai import cli
 from lesionai.runtime import OnnxModel
-from lesionai.training import common, recipes
+from lesionai.training import recipes
+from lesionai.training.config import load_config
+from lesionai.training.device import training_device
 
 QUICK = {
     "lung-segmentation": {"epochs": 1, "max_cases": 6, "input_size": [64, 64], "channels": [4, 8, 16], "batch_size": 4},
@@ -19,7 +21,7 @@ QUICK = {
 
 
 def quick_config(recipe: str, tmp_path, data_root) -> str:
-    config = common.load_config(recipes.default_config(recipe), QUICK[recipe])
+    config = load_config(recipes.default_config(recipe), QUICK[recipe])
     config["data_root"] = str(data_root)
     path = tmp_path / f"{recipe}.yaml"
     path.write_text(yaml.safe_dump(config))
@@ -34,7 +36,7 @@ def train_and_check_export(recipe, tmp_path, data_root):
     saved = yaml.safe_load((run_dir / "config.yaml").read_text())
     assert saved["recipe"] == recipe and saved["seed"] == 20261123
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert metrics["device"] == common.training_device(saved).type and "epoch 0" in (run_dir / "train.log").read_text()
+    assert metrics["device"] == training_device(saved).type and "epoch 0" in (run_dir / "train.log").read_text()
 
     module = recipes.recipe_module(recipe)
     network = module.build_network(saved)

@@ -5,10 +5,10 @@ import subprocess
 import sys
 
 import pytest
+from repo_paths import CORE_SOURCE
 
 from lesionai.errors import InputError
 from lesionai.training.config import apply_overrides, optimizer_settings, schedule_settings
-from repo_paths import CORE_SOURCE
 
 CONFIG = {"epochs": 40, "optimizer": {"name": "adamw", "lr": 0.002}, "augment": {"gamma": 0.3}, "model": {"id": "x"}}
 

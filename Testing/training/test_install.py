@@ -6,12 +6,13 @@ import yaml
 pytest.importorskip("torch")
 pytest.importorskip("monai")
 
+from training_runs import quick_config  # noqa: E402
+
 from lesionai import cli  # noqa: E402
 from lesionai.errors import InputError, ModelError  # noqa: E402
 from lesionai.registry import ModelRegistry  # noqa: E402
 from lesionai.training import recipes  # noqa: E402
 from lesionai.training.install import install_run  # noqa: E402
-from training_runs import quick_config  # noqa: E402
 
 
 def test_export_and_install_registers_the_model(tmp_path, phantom_collection):

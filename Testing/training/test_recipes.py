@@ -7,10 +7,11 @@ import yaml
 pytest.importorskip("torch")
 pytest.importorskip("monai")
 
+from training_runs import quick_config  # noqa: E402
+
 from lesionai import cli  # noqa: E402
 from lesionai.errors import InputError  # noqa: E402
 from lesionai.training import recipes  # noqa: E402
-from training_runs import quick_config  # noqa: E402
 
 
 def test_unknown_recipe_and_mismatched_config_are_refused(tmp_path):

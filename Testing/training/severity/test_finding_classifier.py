@@ -15,7 +15,8 @@ from lesionai import cli  # noqa: E402
 from lesionai.errors import InputError  # noqa: E402
 from lesionai.phantoms.cxr import eight_bit, generate_cxr_phantom  # noqa: E402
 from lesionai.runtime import OnnxModel  # noqa: E402
-from lesionai.training import common, recipes  # noqa: E402
+from lesionai.training import recipes  # noqa: E402
+from lesionai.training.config import load_config  # noqa: E402
 from lesionai.training.severity import finding_classifier  # noqa: E402
 from lesionai.training.severity.finding_backbones import build_backbone  # noqa: E402
 from lesionai.training.severity.finding_data import finding_class, split_items  # noqa: E402
@@ -66,7 +67,7 @@ def _save(path, pixels) -> None:
 
 
 def folder_config(tmp_path, data_root, **overrides) -> str:
-    config = common.load_config(recipes.default_config(RECIPE), QUICK)
+    config = load_config(recipes.default_config(RECIPE), QUICK)
     config.update({"source": "folders", "data_root": str(data_root), "classes": None, **overrides})
     path = tmp_path / "finding.yaml"
     path.write_text(yaml.safe_dump(config))
@@ -177,14 +178,14 @@ def test_cases_source_without_findings_is_an_input_error(tmp_path):
     from lesionai.training.severity.cxr_data import write_phantom_collection
 
     root = write_phantom_collection(tmp_path / "cxr", {"train": 2, "val": 1}, size=(64, 64))
-    config = common.load_config(recipes.default_config(RECIPE), {**QUICK, "data_root": str(root)})
+    config = load_config(recipes.default_config(RECIPE), {**QUICK, "data_root": str(root)})
     with pytest.raises(InputError, match="No labelled images for the 'train' split"):
         recipes.train(RECIPE, None, tmp_path / "run", config)
 
 
 @pytest.mark.realdata
 def test_cases_source_builds_the_documented_classes(shared_data):
-    config = common.load_config(recipes.default_config(RECIPE))
+    config = load_config(recipes.default_config(RECIPE))
     root = shared_data / "cxr"
     counts = {split: np.bincount([item.label for item in split_items(config, root, split, config["classes"])],
                                  minlength=3).tolist() for split in ("train", "val", "test")}

@@ -12,8 +12,9 @@ torch = pytest.importorskip("torch")
 from lesionai import cli  # noqa: E402
 from lesionai.runtime import OnnxModel  # noqa: E402
 from lesionai.severity.scoring import heat_map, scores_from_probabilities, softmax, zone_cams, zone_score_table  # noqa: E402
-from lesionai.training import common, recipes  # noqa: E402
+from lesionai.training import recipes  # noqa: E402
 from lesionai.training.attention import grad_cam  # noqa: E402
+from lesionai.training.config import load_config  # noqa: E402
 from lesionai.training.severity.cxr_data import write_phantom_collection  # noqa: E402
 from lesionai.training.severity.zone_network import ZoneEnsemble, ZoneSeverityNet  # noqa: E402
 from lesionai.training.severity.zone_severity import (  # noqa: E402
@@ -126,7 +127,7 @@ def scored_phantoms(tmp_path_factory):
 
 
 def test_recipe_trains_with_folds_and_exports_onnx_that_matches_torch(scored_phantoms, tmp_path):
-    config = common.load_config(recipes.default_config("zone-severity"), QUICK)
+    config = load_config(recipes.default_config("zone-severity"), QUICK)
     config.update(data_root=str(scored_phantoms), attention={"enabled": True, "lambda": "adaptive", "threshold": 0.5})
     (tmp_path / "zone.yaml").write_text(yaml.safe_dump(config))
     run_dir = tmp_path / "run"
