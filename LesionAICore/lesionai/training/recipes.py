@@ -51,11 +51,8 @@ def recipe_config(name: str, config_path: Path | None = None, overrides: dict | 
 def train(name: str, config_path: Path | None, run_dir: Path, overrides: dict | None = None) -> dict:
     """Train recipe ``name`` into ``run_dir``; returns its metrics."""
     config, module = recipe_config(name, config_path, overrides), recipe_module(name)  # checks the packages first
-    from .contracts import runs_on_the_loop
     from .loop import fit
 
-    if not runs_on_the_loop(module):  # a recipe that still runs its own loop
-        return module.train(config, run_dir)
     return fit(module, config, run_dir)
 
 
