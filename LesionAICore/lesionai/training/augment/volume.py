@@ -216,9 +216,16 @@ def bias_field(image: np.ndarray, block: dict, rng: np.random.Generator) -> np.n
     """Image times ``exp`` of a smooth random field (a 4 x 4 x 4 grid of normal values times
     ``strength``, cubically interpolated), the same field for every channel."""
     coarse = rng.standard_normal((4, 4, 4)) * block["strength"]
-    zoom = [size / 4 for size in image.shape[1:]]
-    field = np.exp(ndimage.zoom(coarse, zoom, order=3, mode="nearest", grid_mode=True))
+    along_z, along_y, along_x = (_cubic_upsampling(4, size) for size in image.shape[1:])
+    field = np.exp(np.einsum("zi,yj,xk,ijk->zyx", along_z, along_y, along_x, coarse, optimize=True))
     return image * field[None].astype(np.float32)
+
+
+def _cubic_upsampling(count: int, size: int) -> np.ndarray:
+    """(size, count) matrix of cubic-spline interpolation from ``count`` samples to ``size`` (a 1-D
+    ``ndimage.zoom`` of each unit vector: applied along every axis it equals the 3-D zoom)."""
+    basis = np.eye(count)
+    return np.stack([ndimage.zoom(unit, size / count, order=3, mode="nearest", grid_mode=True) for unit in basis], 1)
 
 
 def _channel_range(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
