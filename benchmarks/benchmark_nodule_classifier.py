@@ -18,9 +18,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "LesionAICore"))
 
-from lesionai.nodule.classify import NoduleClassifier  # noqa: E402
-from lesionai.nodule.features import feature_values  # noqa: E402
-from lesionai.phantoms.nodule import generate_nodule_phantom  # noqa: E402
+from lesionai.nodule.classify import NoduleClassifier
+from lesionai.nodule.features import feature_values
+from lesionai.phantoms.nodule import generate_nodule_phantom
 
 
 def main(argv=None) -> dict:

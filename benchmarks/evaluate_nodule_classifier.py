@@ -29,14 +29,19 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "LesionAICore"))
 
-import torch  # noqa: E402
+import torch
 
-from lesionai.training.config import RECIPES_DIR, load_config  # noqa: E402
-from lesionai.training.nodule import fusion, image, tabular  # noqa: E402
-from lesionai.training.nodule.classifier_data import grid_sizes, load_nodule_set  # noqa: E402
-from lesionai.training.nodule.classifier_metrics import (labelled_auc, malignancy_summary,  # noqa: E402
-                                                         stratified_patient_folds, target_strata, texture_summary)
-from lesionai.training.nodule.recipe_runs import crop_transform, prepare  # noqa: E402
+from lesionai.training.config import RECIPES_DIR, load_config
+from lesionai.training.nodule import fusion, image, tabular
+from lesionai.training.nodule.classifier_data import grid_sizes, load_nodule_set
+from lesionai.training.nodule.classifier_metrics import (
+    labelled_auc,
+    malignancy_summary,
+    stratified_patient_folds,
+    target_strata,
+    texture_summary,
+)
+from lesionai.training.nodule.recipe_runs import crop_transform, prepare
 
 BRANCHES = ("image", "tabular", "fusion")
 

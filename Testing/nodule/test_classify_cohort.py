@@ -9,17 +9,17 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("onnx")
 
-from lesionai.errors import InputError  # noqa: E402
-from lesionai.imageio import write_image  # noqa: E402
-from lesionai.nodule.classify import NoduleClassifier  # noqa: E402
-from lesionai.nodule.features import feature_values  # noqa: E402
-from lesionai.phantoms.nodule import generate_nodule_phantom  # noqa: E402
-from lesionai.registry import ModelRegistry  # noqa: E402
-from lesionai.training.config import RECIPES_DIR, load_config  # noqa: E402
-from lesionai.training.install import install_run  # noqa: E402
-from lesionai.training.loop import fit  # noqa: E402
-from lesionai.training.nodule import fusion  # noqa: E402
-from lesionai.training.nodule.cohort import load_cohort  # noqa: E402
+from lesionai.errors import InputError
+from lesionai.imageio import write_image
+from lesionai.nodule.classify import NoduleClassifier
+from lesionai.nodule.features import feature_values
+from lesionai.phantoms.nodule import generate_nodule_phantom
+from lesionai.registry import ModelRegistry
+from lesionai.training.config import RECIPES_DIR, load_config
+from lesionai.training.install import install_run
+from lesionai.training.loop import fit
+from lesionai.training.nodule import fusion
+from lesionai.training.nodule.cohort import load_cohort
 
 TASK = "invasive adenocarcinoma (1) vs pre-invasive lesion (0), pathology-confirmed"
 KINDS = ("ground-glass", "part-solid", "solid")

@@ -5,9 +5,14 @@ import pytest
 
 pytest.importorskip("torch")
 
-from lesionai.training.nodule.classifier_metrics import (bootstrap_auc_interval, labelled_auc,  # noqa: E402
-                                                         malignancy_summary, stratified_patient_folds,
-                                                         target_strata, texture_summary)
+from lesionai.training.nodule.classifier_metrics import (
+    bootstrap_auc_interval,
+    labelled_auc,
+    malignancy_summary,
+    stratified_patient_folds,
+    target_strata,
+    texture_summary,
+)
 
 
 def cohort(seed=0, patients=60):

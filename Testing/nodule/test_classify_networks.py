@@ -6,11 +6,15 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("onnx")
 
-from lesionai.nodule.classifier_input import FEATURE_NAMES  # noqa: E402
-from lesionai.runtime import OnnxModel  # noqa: E402
-from lesionai.training.export import export_onnx  # noqa: E402
-from lesionai.training.nodule.classifier_networks import (FusedClassifier, FusionHead,  # noqa: E402
-                                                          MaskedTabularEncoder, SeparableResNet3d)
+from lesionai.nodule.classifier_input import FEATURE_NAMES
+from lesionai.runtime import OnnxModel
+from lesionai.training.export import export_onnx
+from lesionai.training.nodule.classifier_networks import (
+    FusedClassifier,
+    FusionHead,
+    MaskedTabularEncoder,
+    SeparableResNet3d,
+)
 
 AGE = FEATURE_NAMES.index("Age")
 

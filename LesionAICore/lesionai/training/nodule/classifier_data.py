@@ -49,7 +49,7 @@ class NoduleSet:
     texture: np.ndarray
     ggn_like: np.ndarray
 
-    def subset(self, rows: np.ndarray) -> "NoduleSet":
+    def subset(self, rows: np.ndarray) -> NoduleSet:
         """The nodules at ``rows`` (indices or a boolean mask)."""
         return NoduleSet(self.ids[rows], self.patients[rows], self.splits[rows],
                          {shape: crops[rows] for shape, crops in self.crops.items()}, self.features[rows],

@@ -59,8 +59,8 @@ def augmented_representations(image_net, tabular_net, nodules: NoduleSet, config
     crops = torch.from_numpy(nodules.crops[tuple(shape)][rows])
     features, missing = torch.from_numpy(nodules.features[rows]), torch.from_numpy(nodules.missing[rows])
     image_reps, tabular_reps, rng = [], [], np.random.default_rng(config["seed"])
-    for copy in range(config.get("augment_copies", 4)):
-        augment = copy > 0  # the first pass is the plain nodule
+    for pass_index in range(config.get("augment_copies", 4)):
+        augment = pass_index > 0  # the first pass is the plain nodule
         for start in range(0, len(rows), 32):
             batch = crops[start:start + 32].float()
             image_reps.append(image_net.encode(image.augmented_crops(batch, config["augment"], rng) if augment else batch))

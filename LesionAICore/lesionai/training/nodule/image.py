@@ -23,13 +23,13 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from ..augment.volume import augment_batch
 from ..contracts import Best
 from ..loop import cosine_schedule, train_batches
 from .classifier_data import NoduleSet, grid_sizes
 from .classifier_metrics import malignancy_summary, texture_summary
 from .classifier_networks import SeparableResNet3d
 from .recipe_runs import OPTIONAL_KEYS, CohortSplits, flat_numbers, load_splits  # noqa: F401
-from ..augment.volume import augment_batch
 
 NAME, MONITOR = "nodule-image", None
 INPUT_NAMES, OUTPUT_NAMES = ["crop"], ["malignancy_logit", "texture_logits"]
