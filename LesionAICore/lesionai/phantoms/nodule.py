@@ -49,17 +49,18 @@ class NodulePhantom:
 
 def generate_nodule_phantom(seed: int = 0, kind: str = "ground-glass", shape=(40, 96, 96),
                             spacing=(0.7, 0.7, 1.25), diameter_mm: float | None = None,
-                            chest_wall: bool = False, solid_fraction: float | None = None) -> NodulePhantom:
+                            chest_wall: bool = False, solid_fraction: float | None = None,
+                            vessels: int = 6) -> NodulePhantom:
     """A lung block of ``shape`` (``[k, j, i]``) at ``spacing`` (mm, i j k) with one nodule at its centre.
 
     ``diameter_mm`` defaults to a random 6-20 mm; part-solid cores span ``solid_fraction`` of it
-    (default random 30-70 %).
+    (default random 30-70 %). ``vessels``: how many vessel segments cross the block.
     """
     _check_kind(kind)
     rng = np.random.default_rng(seed)
     geometry = Geometry(spacing=tuple(spacing), origin=(-(shape[2] - 1) * spacing[0] / 2,
                                                          -(shape[1] - 1) * spacing[1] / 2, -(shape[0] - 1) * spacing[2] / 2))
-    lung = lung_block(shape, geometry, rng, chest_wall)
+    lung = lung_block(shape, geometry, rng, chest_wall, vessels)
     center = (geometry.ijk_to_ras() @ np.append((np.asarray(shape[::-1]) - 1) / 2, 1.0))[:3]
     return insert_nodule(Image(lung, geometry), center, kind, diameter_mm or float(rng.uniform(6, 20)), seed,
                          solid_fraction)
@@ -87,13 +88,14 @@ def _check_kind(kind: str) -> None:
         raise ValueError(f"nodule kind {kind!r}; expected one of {KINDS}")
 
 
-def lung_block(shape, geometry: Geometry, rng: np.random.Generator, chest_wall: bool = False) -> np.ndarray:
+def lung_block(shape, geometry: Geometry, rng: np.random.Generator, chest_wall: bool = False,
+               vessels: int = 6) -> np.ndarray:
     """Float32 HU of lung parenchyma with texture, noise and vessels (optionally a chest wall)."""
     spacing_kji = np.asarray(geometry.spacing[::-1])
     texture = ndimage.gaussian_filter(rng.standard_normal(shape), 1.5 / spacing_kji) * 18 / 0.12
     block = LUNG_HU + np.clip(texture, -80, 80) + rng.normal(0, 18, shape)
-    vessels = _vessel_fraction(shape, spacing_kji, rng)
-    block = block * (1 - vessels) + SOFT_TISSUE_HU * vessels
+    vessel = _vessel_fraction(shape, spacing_kji, rng, vessels)
+    block = block * (1 - vessel) + SOFT_TISSUE_HU * vessel
     if chest_wall:
         block = _with_chest_wall(block, spacing_kji, rng)
     return block.astype(np.float32)
