@@ -16,7 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "LesionAICore"))
 
 from lesionai.training.config import load_config  # noqa: E402
-from lesionai.training.spine.scan_check_cv import cross_validate  # noqa: E402
+from lesionai.training.spine.scan_check_cv import cross_validate, summarise_predictions  # noqa: E402
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "LesionAICore/lesionai/training/recipes/spine_scan_check.yaml"
 
@@ -25,8 +25,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
     parser.add_argument("--run-dir", type=Path, default=Path("runs/spine-scan-check-cv"))
+    parser.add_argument("--summarise-only", action="store_true",
+                        help="recompute metrics.json from the run's predictions.csv without training")
     arguments = parser.parse_args()
-    metrics = cross_validate(load_config(arguments.config, optional_keys=("cv_run",)), arguments.run_dir)
+    if arguments.summarise_only:
+        metrics = summarise_predictions(arguments.run_dir)
+    else:
+        metrics = cross_validate(load_config(arguments.config, optional_keys=("cv_run",)), arguments.run_dir)
     print(json.dumps(metrics, indent=2, sort_keys=True))
 
 

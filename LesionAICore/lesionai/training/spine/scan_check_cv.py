@@ -5,8 +5,8 @@ brain templates together) are dealt to ``cv_folds`` folds class by class, so eve
 spinal subjects and negatives. Each fold's network trains on the augmented examples of the other
 folds' groups and predicts the *original* (un-augmented) scans of its own groups. Metrics are
 computed on those out-of-fold predictions, separately for real scans and generated ones, and the
-registry's ``thresholds.spine`` is the spine probability that maximises Youden's J (sensitivity +
-specificity - 1) on the real scans.
+registry's ``thresholds.spine`` is the spine probability that maximises sensitivity + specificity
+- 1 on the real scans, the specificity averaged over the non-spine anatomy classes.
 
 Writes ``config.yaml``, ``train.log``, ``metrics.json`` and ``predictions.csv`` (one row per
 original scan) into the run folder.
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ...spine.scan_check import HEADS
+from ...spine.scan_check import ANATOMIES, HEADS
 from ..device import seed_everything, set_threads
 from ..loop import open_run, run_epochs
 from ..runs import close_log, save_metrics
@@ -37,7 +37,8 @@ def cross_validate(config: dict, run_dir) -> dict:
         folds = group_folds(data, config["cv_folds"], config["seed"])
         probabilities = _out_of_fold(data, folds, run)
         originals = data.subset(data.original)
-        metrics = summarise(probabilities, originals)
+        labels = {name: values.cpu().numpy() for name, values in originals.labels.items()}
+        metrics = summarise(probabilities, labels, originals.real)
         save_metrics(run.directory, metrics)
         _write_predictions(run.directory / "predictions.csv", probabilities, originals, folds[data.original])
         return metrics
@@ -73,14 +74,13 @@ def _out_of_fold(data, folds: np.ndarray, run) -> dict[str, np.ndarray]:
     return held
 
 
-def summarise(probabilities: dict[str, np.ndarray], originals) -> dict:
+def summarise(probabilities: dict[str, np.ndarray], labels: dict[str, np.ndarray], real: np.ndarray) -> dict:
     """Per-stage accuracies with class counts, on real and on generated scans, and the spine threshold."""
-    labels = {name: values.cpu().numpy() for name, values in originals.labels.items()}
     metrics = {}
-    for subset, chosen in (("real", originals.real), ("generated", ~originals.real)):
+    for subset, chosen in (("real", real), ("generated", ~real)):
         for name, classes in HEADS.items():
             metrics.update(_stage_metrics(f"cv_{subset}_{name}", probabilities[name][chosen], labels[name][chosen], classes))
-    metrics.update(spine_threshold_metrics(probabilities["anatomy"][:, 0][originals.real], labels["anatomy"][originals.real] == 0))
+    metrics.update(spine_threshold_metrics(probabilities["anatomy"][:, 0][real], labels["anatomy"][real]))
     return metrics
 
 
@@ -99,17 +99,44 @@ def _stage_metrics(prefix: str, probabilities: np.ndarray, labels: np.ndarray, c
     return metrics
 
 
-def spine_threshold_metrics(spine_probability: np.ndarray, is_spine: np.ndarray) -> dict:
-    """The threshold maximising Youden's J (middle of the best run of candidates) and its rates."""
+def spine_threshold_metrics(spine_probability: np.ndarray, anatomy: np.ndarray) -> dict:
+    """The spine threshold and its rates on real scans (``anatomy``: label indices, 0 = spine).
+
+    The threshold maximises sensitivity + class-averaged specificity - 1: the catch rate is averaged
+    over the non-spine anatomy classes present, so three brain volumes weigh as much as sixty CT
+    crops. Ties: the middle of the best candidates.
+    """
+    is_spine = anatomy == 0
+    classes = [c for c in range(1, len(ANATOMIES)) if (anatomy == c).any()]
     candidates = np.linspace(0.02, 0.98, 97)
-    youden = np.array([(spine_probability[is_spine] >= t).mean() + (spine_probability[~is_spine] < t).mean() - 1
-                       for t in candidates])
-    best = np.flatnonzero(np.isclose(youden, youden.max()))
+
+    def youden(t: float) -> float:
+        catch = np.mean([(spine_probability[anatomy == c] < t).mean() for c in classes])
+        return (spine_probability[is_spine] >= t).mean() + catch - 1
+
+    scores = np.array([youden(t) for t in candidates])
+    best = np.flatnonzero(np.isclose(scores, scores.max()))
     threshold = float(np.round(candidates[best[len(best) // 2]], 2))
-    return {"spine_threshold": threshold, "cv_real_spine_scans": int(is_spine.sum()),
-            "cv_real_non_spine_scans": int((~is_spine).sum()),
-            "cv_real_false_not_spine_rate": float((spine_probability[is_spine] < threshold).mean()),
-            "cv_real_not_spine_catch_rate": float((spine_probability[~is_spine] < threshold).mean())}
+    metrics = {"spine_threshold": threshold, "cv_real_spine_scans": int(is_spine.sum()),
+               "cv_real_non_spine_scans": int((~is_spine).sum()),
+               "cv_real_false_not_spine_rate": float((spine_probability[is_spine] < threshold).mean()),
+               "cv_real_not_spine_catch_rate": float((spine_probability[~is_spine] < threshold).mean())}
+    for c in classes:
+        key = ANATOMIES[c].replace(" ", "_")
+        metrics[f"cv_real_{key}_caught_rate"] = float((spine_probability[anatomy == c] < threshold).mean())
+    return metrics
+
+
+def summarise_predictions(run_dir) -> dict:
+    """Re-summarise a finished CV run from its ``predictions.csv`` (rewrites ``metrics.json``)."""
+    run_dir = Path(run_dir)
+    with open(run_dir / "predictions.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    probabilities = {h: np.array([[float(r[f"{h}:{c}"]) for c in classes] for r in rows]) for h, classes in HEADS.items()}
+    labels = {h: np.array([int(r[f"{h}_label"]) for r in rows]) for h in HEADS}
+    metrics = summarise(probabilities, labels, np.array([r["real"] == "1" for r in rows]))
+    save_metrics(run_dir, metrics)
+    return metrics
 
 
 def _write_predictions(path: Path, probabilities: dict, originals, folds: np.ndarray) -> None:
