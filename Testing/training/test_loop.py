@@ -88,6 +88,11 @@ def test_a_metric_that_is_never_defined_keeps_the_first_epoch(tmp_path):
     assert fit(ToyRecipe([None, float("nan"), None]), toy_config(), tmp_path / "run")["best_epoch"] == 0
 
 
+def test_a_run_without_epochs_is_refused(tmp_path):
+    with pytest.raises(InputError, match="at least 1 epoch"):
+        fit(ToyRecipe([]), toy_config(epochs=0), tmp_path / "run")
+
+
 def learning_rates(config: dict, defaults=None) -> list[float]:
     network = torch.nn.Linear(2, 1)
     optimizer = build_optimizer(network, config, defaults)

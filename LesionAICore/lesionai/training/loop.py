@@ -81,6 +81,8 @@ def run_epochs(recipe, network, data, run: Run, label: str | None = None, checkp
     ``label`` names the progress bar (default: the recipe's name); ``checkpoint`` writes ``last.pt``
     after every epoch.
     """
+    if run.config["epochs"] < 1:
+        raise InputError(f"epochs is {run.config['epochs']}; a run trains for at least 1 epoch")
     optimizer = build_optimizer(network, run.config, getattr(recipe, "OPTIMIZER", None))
     scheduler = build_schedule(optimizer, run.config, getattr(recipe, "SCHEDULE", None))
     monitor, best = recipe.MONITOR, None
