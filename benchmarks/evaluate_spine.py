@@ -5,6 +5,11 @@ synthetic lesions, the real t2_fake_lesion scan, and pipeline speed and memory.
     python benchmarks/evaluate_spine.py cord-cv  --run runs/spine_cord_cv     # retrains every fold
     python benchmarks/evaluate_spine.py lesion-cv --run runs/spine_lesion_cv  # retrains every fold
     python benchmarks/evaluate_spine.py pipeline [--threads 2]               # shipped models
+    python benchmarks/evaluate_spine.py attach runs/spine_cord_final runs/spine_cord_cv
+
+``attach`` records a finished CV run in a final training run (its ``config.yaml`` gets ``cv_run``,
+its ``metrics.json`` the ``loso_*`` numbers that ``lesionai train`` writes when ``cv_run`` is set
+from the start), so ``--install`` puts them in the registry.
 
 ``summary`` recomputes the tables from the per-case rows a CV run stored (``cv_results.json``);
 ``cord-cv``/``lesion-cv`` rerun the CV with the recipe's YAML (``--set key=value`` overrides).
@@ -78,7 +83,7 @@ def fake_lesion(pipeline: SpinePipeline) -> None:
     cord = read_image(DATA / "sct_testing_data/t2/t2_fake_lesion_sc_seg.nii.gz").array > 0.5
     result = pipeline.run(image)
     labels = result.labels.array
-    scores = lesion_scores(labels == LESION, truth)
+    scores = lesion_scores(labels == LESION, truth, float(np.prod(image.geometry.spacing)))
     cord_dice = 2 * ((labels >= CORD) & cord).sum() / ((labels >= CORD).sum() + cord.sum())
     print(f"t2_fake_lesion: {scores}; cord Dice {cord_dice:.3f} (cord mask seen in training); "
           f"lesions reported {[(l['volume_mm3'], l['length_mm']) for l in result.lesions]}")
@@ -100,9 +105,25 @@ def timing(pipeline: SpinePipeline) -> None:
     print(f"peak resident memory of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
 
+def attach(run_dir: str, cv_run: str) -> None:
+    import yaml
+
+    from lesionai.training.spine import cord_segmentation, lesion_segmentation
+
+    run, rows = Path(run_dir), json.loads((Path(cv_run) / "cv_results.json").read_text())
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    module = {"spine-cord": cord_segmentation, "spine-lesion": lesion_segmentation}[config["recipe"]]
+    metrics = json.loads((run / "metrics.json").read_text())
+    metrics.update({f"loso_{k}": v for k, v in module.summarise(rows).items() if v is not None})
+    config["cv_run"] = cv_run
+    (run / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    (run / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+    print(json.dumps(metrics, indent=2, sort_keys=True))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=("summary", "cord-cv", "lesion-cv", "pipeline"))
+    parser.add_argument("command", choices=("summary", "cord-cv", "lesion-cv", "pipeline", "attach"))
     parser.add_argument("runs", nargs="*", help="CV run folders (summary)")
     parser.add_argument("--run", default=None, help="run folder to write (cord-cv, lesion-cv)")
     parser.add_argument("--set", action="append", default=[], help="config override key=value (YAML value)")
@@ -113,6 +134,8 @@ def main() -> None:
     overrides = {key: yaml.safe_load(value) for key, value in (item.split("=", 1) for item in arguments.set)}
     if arguments.command == "summary":
         summary(arguments.runs)
+    elif arguments.command == "attach":
+        attach(*arguments.runs)
     elif arguments.command in ("cord-cv", "lesion-cv"):
         recipe = "spine-cord" if arguments.command == "cord-cv" else "spine-lesion"
         rerun(recipe, arguments.run or f"runs/{recipe.replace('-', '_')}_cv", overrides)

@@ -92,10 +92,13 @@ def _drop_outliers(centres: np.ndarray, tolerance_px: float = 20.0) -> np.ndarra
 def cord_on_input(image, predict: Predictor) -> tuple[np.ndarray, CanonicalVolume, np.ndarray]:
     """Segment ``image`` (any orientation); returns (cord mask on the input grid ``[k, j, i]``,
     canonical volume, canonical cord probability restricted to the kept component)."""
-    from .grid import probability_on_input, to_canonical
+    from .grid import bounding_box, probability_on_input, to_canonical
 
     canonical = to_canonical(image, INPLANE_MM)
     probability = cord_probability(canonical, predict)
-    kept = ndimage.binary_dilation(cord_mask(probability), iterations=2)
+    kept = np.zeros(probability.shape, bool)
+    box = bounding_box(probability >= 0.5, margin=3)
+    if box is not None:
+        kept[box] = ndimage.binary_dilation(cord_mask(probability[box]), iterations=2)
     probability = probability * kept
     return probability_on_input(canonical, probability, image) >= 0.5, canonical, probability

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InputError
-from ..geometry import Image
+from ..geometry import Geometry, Image
 from ..imageio import image_from_sitk, image_to_sitk
 
 CANONICAL_ORIENTATION = "RAS"  # SimpleITK/DICOM letters: the direction each axis points TO
@@ -71,14 +71,50 @@ def to_canonical(image: Image, inplane_mm: float, interpolator: str = "linear") 
 def probability_on_input(canonical: CanonicalVolume, probability: np.ndarray, image: Image) -> np.ndarray:
     """A canonical-grid map (float ``[S, A, R]``) linearly resampled onto ``image``'s grid ``[k, j, i]``.
 
-    Values outside the canonical field of view are 0.
+    Values outside the canonical field of view are 0. Only the input voxels around the map's
+    non-zero values are interpolated (the rest are 0), which keeps large volumes fast.
     """
     import SimpleITK as sitk
 
+    shape = image.array.shape[-3:]
+    out = np.zeros(shape, np.float32)
+    box = _input_box(canonical, probability, image.geometry, shape)
+    if box is None:
+        return out
+    low, high = box  # (i, j, k) index ranges on the input grid
+    origin = (image.geometry.ijk_to_ras() @ np.array([*low, 1.0]))[:3]
+    sub_grid = Image(np.zeros(tuple((high - low)[::-1]), np.uint8), Geometry(image.geometry.spacing, tuple(origin),
+                                                                             image.geometry.direction))
     source = image_to_sitk(canonical.image.with_array(probability.astype(np.float32)))
-    reference = image_to_sitk(Image(np.zeros(image.array.shape[-3:], np.uint8), image.geometry))
-    resampled = sitk.Resample(source, reference, sitk.Transform(), sitk.sitkLinear, 0.0, sitk.sitkFloat32)
-    return sitk.GetArrayFromImage(resampled)
+    resampled = sitk.Resample(source, image_to_sitk(sub_grid), sitk.Transform(), sitk.sitkLinear, 0.0, sitk.sitkFloat32)
+    out[low[2]:high[2], low[1]:high[1], low[0]:high[0]] = sitk.GetArrayFromImage(resampled)
+    return out
+
+
+def bounding_box(mask: np.ndarray, margin: int = 0) -> tuple[slice, ...] | None:
+    """Slices of the smallest box holding every True voxel of ``mask``, grown by ``margin``; None if empty."""
+    if not mask.any():
+        return None
+    box = []
+    for axis in range(mask.ndim):
+        present = np.flatnonzero(mask.any(axis=tuple(a for a in range(mask.ndim) if a != axis)))
+        box.append(slice(max(int(present[0]) - margin, 0), min(int(present[-1]) + 1 + margin, mask.shape[axis])))
+    return tuple(box)
+
+
+def _input_box(canonical: CanonicalVolume, probability: np.ndarray, geometry: Geometry, shape: tuple):
+    """Input-grid (i, j, k) index range [low, high) covering the non-zero part of ``probability``."""
+    box = bounding_box(probability > 0)
+    if box is None:
+        return None
+    corners = np.array([[i, j, k, 1.0] for k in (box[0].start - 1, box[0].stop) for j in (box[1].start - 1, box[1].stop)
+                        for i in (box[2].start - 1, box[2].stop)])
+    to_input = geometry.ras_to_ijk() @ canonical.image.geometry.ijk_to_ras()
+    points = (to_input @ corners.T)[:3]
+    size = np.array(shape[::-1])
+    low = np.clip(np.floor(points.min(axis=1)).astype(int) - 1, 0, size)
+    high = np.clip(np.ceil(points.max(axis=1)).astype(int) + 2, 0, size)
+    return (low, high) if np.all(high > low) else None
 
 
 def _corner_aligned_origin(oriented, new_spacing) -> tuple:

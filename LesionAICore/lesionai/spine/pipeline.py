@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import InputError, ModelError
-from ..geometry import Image
+from ..geometry import Geometry, Image
 from ..registry import ModelRegistry
 from ..runtime import load_model
 from .cord import cord_on_input
-from .grid import check_volume, probability_on_input, reoriented
+from .grid import bounding_box, check_volume, probability_on_input, reoriented
 from .labels import CORD, LESION
 from .lesions import lesion_mask, lesion_probability
 from .measures import cord_measures, lesion_measures
@@ -175,9 +175,20 @@ def default_scan_checker(registry: ModelRegistry, threads: int | None):
 
 def measure(labels: Image) -> tuple[dict, list[dict]]:
     """Cord and lesion measures of a label image (any orientation), computed on its axial slices."""
-    axial = reoriented(labels)
+    axial = reoriented(cropped(labels))
     cord = axial.array >= CORD
     return cord_measures(cord, axial.geometry), lesion_measures(axial.array == LESION, cord, axial.geometry)
+
+
+def cropped(labels: Image) -> Image:
+    """The part of ``labels`` around its non-zero voxels (same world positions; one voxel margin)."""
+    box = bounding_box(labels.array > 0, margin=1)
+    if box is None:
+        return labels
+    corner = np.array([box[2].start, box[1].start, box[0].start, 1.0])
+    origin = tuple((labels.geometry.ijk_to_ras() @ corner)[:3])
+    geometry = Geometry(labels.geometry.spacing, origin, labels.geometry.direction)
+    return Image(np.ascontiguousarray(labels.array[box]), geometry, {})
 
 
 def first_volume(image: Image) -> tuple[Image, list[str]]:

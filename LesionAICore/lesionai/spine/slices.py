@@ -13,15 +13,17 @@ import numpy as np
 
 Predictor = Callable[[np.ndarray], np.ndarray]
 MULTIPLE = 8  # three stride-2 levels
-BATCH_SLICES = 16  # keeps peak memory low on large sagittal volumes
+BATCH_SLICES = 64  # windows per network call: large enough to be efficient, small enough for memory
 
 
 def normalize_intensity(volume: np.ndarray, low: float = 0.5, high: float = 99.5) -> np.ndarray:
     """Volume scaled so its ``low``/``high`` percentiles (of non-zero voxels) map to 0/1, clipped to [0, 1.5]."""
     values = volume[volume > 0] if np.any(volume > 0) else volume.ravel()
     floor, ceiling = np.percentile(values, [low, high])
-    scaled = (volume - floor) / max(float(ceiling - floor), 1e-6)
-    return np.clip(scaled, 0.0, 1.5).astype(np.float32)
+    scaled = volume.astype(np.float32, copy=True)
+    scaled -= np.float32(floor)
+    scaled *= np.float32(1.0 / max(float(ceiling - floor), 1e-6))
+    return np.clip(scaled, 0.0, 1.5, out=scaled)
 
 
 def sigmoid(logits: np.ndarray) -> np.ndarray:
@@ -42,18 +44,29 @@ def predict_planes(planes: np.ndarray, predict: Predictor) -> np.ndarray:
 def windows(volume: np.ndarray, centres: np.ndarray, size: int) -> np.ndarray:
     """``[S, size, size]`` windows of ``volume`` ``[S, A, R]`` centred on ``centres`` ``[S, 2]`` (A, R
     voxel indices); outside the volume is 0."""
-    padded = np.pad(volume, ((0, 0), (size, size), (size, size)))
-    corners = window_corners(centres, size)
-    return np.stack([padded[k, a + size:a + 2 * size, r + size:r + 2 * size] for k, (a, r) in enumerate(corners)])
+    out = np.zeros((len(volume), size, size), np.float32)
+    for k, (a, r) in enumerate(window_corners(centres, size)):
+        source, target = _overlap(a, r, size, volume.shape[1:])
+        out[(k, *target)] = volume[(k, *source)]
+    return out
 
 
 def paste_windows(patches: np.ndarray, centres: np.ndarray, shape: tuple) -> np.ndarray:
     """Inverse of :func:`windows`: patches ``[S, size, size]`` placed into a zero volume of ``shape``."""
     size = patches.shape[-1]
-    padded = np.zeros((shape[0], shape[1] + 2 * size, shape[2] + 2 * size), np.float32)
+    out = np.zeros(shape, np.float32)
     for k, (a, r) in enumerate(window_corners(centres, size)):
-        padded[k, a + size:a + 2 * size, r + size:r + 2 * size] = patches[k]
-    return padded[:, size:size + shape[1], size:size + shape[2]]
+        target, source = _overlap(a, r, size, shape[1:])
+        out[(k, *target)] = patches[(k, *source)]
+    return out
+
+
+def _overlap(a: int, r: int, size: int, plane_shape: tuple) -> tuple[tuple, tuple]:
+    """(slices in the plane, slices in the window) where a window with corner (a, r) meets the plane."""
+    a0, r0 = max(a, 0), max(r, 0)
+    a1, r1 = min(a + size, plane_shape[0]), min(r + size, plane_shape[1])
+    a1, r1 = max(a1, a0), max(r1, r0)
+    return (slice(a0, a1), slice(r0, r1)), (slice(a0 - a, a1 - a), slice(r0 - r, r1 - r))
 
 
 def window_corners(centres: np.ndarray, size: int) -> np.ndarray:

@@ -6,7 +6,7 @@ an inserted lesion), ``copies`` versions are made with lesions from
 :func:`lesionai.spine.synthetic_lesions.insert_lesions` (0-5 lesions each, hyper- or hypointense by
 contrast) on the canonical grid, inside the reference cord mask. Training windows are centred on
 the cord of each slice; half the batch is drawn from slices holding a lesion. Cross-validation
-leaves one subject out and scores held-out images carrying new synthetic lesions (another seed),
+holds out groups of subjects (``folds``) and scores held-out images carrying new synthetic lesions (another seed),
 with the window placed on the reference cord: lesion-wise sensitivity, false positives per scan
 (also on lesion-free copies) and Dice. ``lesionai train spine-lesion`` trains the shipped model on
 every subject through the shared loop (:mod:`lesionai.training.loop`).
@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from scipy import ndimage
 from tqdm import tqdm
 
@@ -32,11 +33,11 @@ from ..export import export_onnx
 from ..loop import build_optimizer, build_schedule
 from ..runs import save_metrics, start_run
 from . import augment
-from .cord_segmentation import SliceSet, loss_function, slice_set, torch_predictor
+from .cord_segmentation import SliceSet, slice_set, torch_predictor
 from .data import SpineCase, cord_cases, subjects
 
 NAME, INPUT_NAMES, OUTPUT_NAMES, MONITOR = "spine-lesion", ["image"], ["lesion_logits"], None
-OPTIONAL_KEYS = ("subjects", "progress")
+OPTIONAL_KEYS = ("folds", "progress")
 EXCLUDED_CASES = ("sct_t2_fake_lesion/t2_fake_lesion",)
 
 
@@ -124,24 +125,44 @@ def _epoch(network, optimizer, data: TrainingData, config: dict) -> float:
     return float(np.mean([_step(network, optimizer, data, config) for _ in range(config["steps_per_epoch"])]))
 
 
+def lesion_loss(logits: torch.Tensor, target: torch.Tensor, positive_weight: float) -> torch.Tensor:
+    """BCE with lesion voxels weighted ``positive_weight`` (lesions are under 1 % of the voxels) plus
+    batch soft Dice."""
+    bce = F.binary_cross_entropy_with_logits(logits, target, pos_weight=torch.tensor(float(positive_weight)))
+    probability = torch.sigmoid(logits)
+    dice = (2 * (probability * target).sum() + 1) / (probability.sum() + target.sum() + 1)
+    return bce + (1 - dice)
+
+
 def _step(network, optimizer, data: TrainingData, config: dict) -> float:
     images, masks = sample_batch(data.copies, config["batch_size"], config["lesion_rate"], data.rng)
     images, masks = augment.spatial(images, masks, config["augment"])
-    loss = loss_function(network(augment.intensity(images, config["augment"])), (masks > 0.5).float())
+    loss = lesion_loss(network(augment.intensity(images, config["augment"])), (masks > 0.5).float(),
+                       config["positive_weight"])
     optimizer.zero_grad()
     loss.backward()
     optimizer.step()
     return float(loss.item())
 
 
-def lesion_scores(prediction: np.ndarray, truth: np.ndarray) -> dict:
-    """Lesion-wise detection (26-connected components, any overlap) and voxel Dice of one scan."""
-    truth_components, truth_count = ndimage.label(truth, structure=np.ones((3, 3, 3)))
-    predicted_components, predicted_count = ndimage.label(prediction, structure=np.ones((3, 3, 3)))
-    detected = len(np.setdiff1d(np.unique(truth_components[prediction]), [0]))
+LARGE_LESION_MM3 = 20.0  # about a 3.4 mm sphere: lesions a reader would count on 1 mm or thicker slices
+
+
+def lesion_scores(prediction: np.ndarray, truth: np.ndarray, voxel_mm3: float = 1.0) -> dict:
+    """Lesion-wise detection (26-connected components, any overlap) and voxel Dice of one scan;
+    ``*_large`` counts only true lesions of at least ``LARGE_LESION_MM3`` (``voxel_mm3`` per voxel)."""
+    structure = np.ones((3, 3, 3))
+    truth_components, truth_count = ndimage.label(truth, structure=structure)
+    predicted_components, predicted_count = ndimage.label(prediction, structure=structure)
+    hit = np.zeros(truth_count + 1, bool)
+    hit[np.unique(truth_components[prediction])] = True
+    sizes = np.bincount(truth_components.ravel(), minlength=truth_count + 1) * voxel_mm3
+    large = sizes >= LARGE_LESION_MM3
     false_positive = sum(1 for n in range(1, predicted_count + 1) if not truth[predicted_components == n].any())
     denominator = prediction.sum() + truth.sum()
-    return {"lesions": int(truth_count), "detected": int(detected), "false_positives": int(false_positive),
+    return {"lesions": int(truth_count), "detected": int(hit[1:].sum()),
+            "lesions_large": int(large[1:].sum()), "detected_large": int((hit & large)[1:].sum()),
+            "false_positives": int(false_positive),
             "dice": None if truth_count == 0 else float(2 * (prediction & truth).sum() / denominator)}
 
 
@@ -156,12 +177,13 @@ def evaluate_copies(network, case: SpineCase, volume: SliceSet, spacing: tuple, 
         probability = lesion_probability(image, cord, predict, config["window"], normalized=True)
         prediction = lesion_mask(probability, cord, spacing)
         rows.append({"case": case.name, "subject": case.subject, "contrast": case.contrast_group,
-                     "copy": copy_index, **lesion_scores(prediction, truth.astype(bool))})
+                     "copy": copy_index, **lesion_scores(prediction, truth.astype(bool), float(np.prod(spacing)))})
     return rows
 
 
 def cross_validate(config: dict, run_dir) -> dict:
-    """Leave-one-subject-out CV on synthetic lesions; writes ``cv_results.json`` and the summary."""
+    """Subject-grouped CV on synthetic lesions (``folds``: lists of held-out subjects; none: leave
+    one subject out); writes ``cv_results.json`` and the summary."""
     run_dir, log = start_run(config, run_dir)
     torch.set_num_threads(config.get("threads", 1))
     root = resolve_data_root(config)
@@ -170,12 +192,12 @@ def cross_validate(config: dict, run_dir) -> dict:
     spacings = {case.name: _canonical_spacing(case, root, config["inplane_mm"]) for case in cases}
     rng = np.random.default_rng(config["seed"])
     rows = []
-    for subject in config.get("subjects") or subjects(cases):
-        training = [c for c in cases if c.subject != subject]
+    for held_out in config.get("folds") or [[subject] for subject in subjects(cases)]:
+        training = [c for c in cases if c.subject not in held_out]
         network = fit(config, training_copies(training, sets, spacings, config, rng), log)
-        for case in (c for c in cases if c.subject == subject):
+        for case in (c for c in cases if c.subject in held_out):
             rows += evaluate_copies(network, case, sets[case.name], spacings[case.name], config)
-        log.info("held out %s: %s", subject, summarise([r for r in rows if r["subject"] == subject]))
+        log.info("held out %s: %s", held_out, summarise([r for r in rows if r["subject"] in held_out]))
         (run_dir / "cv_results.json").write_text(json.dumps(rows, indent=2))
     summary = summarise(rows)
     save_metrics(run_dir, summary)
@@ -191,13 +213,14 @@ def _canonical_spacing(case: SpineCase, root: Path, inplane_mm: float) -> tuple:
 
 
 def summarise(rows: list[dict]) -> dict:
-    """Sensitivity (detected / lesions), false positives per scan (all scans and lesion-free ones),
-    mean Dice over scans with lesions."""
+    """Sensitivity (detected / lesions; also for lesions of at least ``LARGE_LESION_MM3``), false
+    positives per scan (all scans and lesion-free ones), mean Dice over scans with lesions."""
     with_lesions_rows = [r for r in rows if r["lesions"]]
     lesion_free = [r for r in rows if not r["lesions"]]
-    total = sum(r["lesions"] for r in rows)
-    return {"scans": len(rows), "lesions": total,
+    total, large = sum(r["lesions"] for r in rows), sum(r.get("lesions_large", 0) for r in rows)
+    return {"scans": len(rows), "lesions": total, "lesions_large": large,
             "sensitivity": sum(r["detected"] for r in rows) / max(total, 1),
+            "sensitivity_large": sum(r.get("detected_large", 0) for r in rows) / max(large, 1),
             "false_positives_per_scan": float(np.mean([r["false_positives"] for r in rows])),
             "false_positives_per_lesion_free_scan": float(np.mean([r["false_positives"] for r in lesion_free])) if lesion_free else None,
             "dice_mean": float(np.mean([r["dice"] for r in with_lesions_rows])) if with_lesions_rows else None}
