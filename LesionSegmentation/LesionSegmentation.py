@@ -8,6 +8,7 @@ tested headlessly on real MRML; the panel runs in Slicer, exercised by LesionSeg
 
 import slicer
 from LesionAICoreLib.selftest import TaskSelfTest
+from LesionAICoreLib.startup import loadTerminologyWhenStarted
 from slicer.ScriptedLoadableModule import ScriptedLoadableModule, ScriptedLoadableModuleLogic, ScriptedLoadableModuleWidget
 
 from LesionSegmentationLib import logic as spine
@@ -29,6 +30,7 @@ class LesionSegmentation(ScriptedLoadableModule):
         self.parent.acknowledgementText = (
             "LesionAI is open source (Apache-2.0). The spinal cord and lesion models were trained on the public "
             "Spinal Cord Toolbox test data (MIT); the model registry credits each dataset.")
+        loadTerminologyWhenStarted("spine")
 
 
 class LesionSegmentationWidget(ScriptedLoadableModuleWidget):

@@ -10,6 +10,7 @@ pre-invasive adenocarcinoma; the training recipes do, on a user's own pathology-
 
 import slicer
 from LesionAICoreLib.selftest import TaskSelfTest
+from LesionAICoreLib.startup import loadTerminologyWhenStarted
 from slicer.ScriptedLoadableModule import ScriptedLoadableModule, ScriptedLoadableModuleLogic, ScriptedLoadableModuleWidget
 
 from NoduleFusionLib import logic as nodule
@@ -32,6 +33,7 @@ class NoduleFusion(ScriptedLoadableModule):
         self.parent.acknowledgementText = (
             "LesionAI is open source (Apache-2.0). The nodule models were trained on LIDC-IDRI (TCIA, CC BY 3.0); "
             "the model registry credits each dataset.")
+        loadTerminologyWhenStarted("nodule")
 
 
 class NoduleFusionWidget(ScriptedLoadableModuleWidget):

@@ -7,10 +7,9 @@ Testing/modules/SeverityScoring/test_ui_names.py and run by SeverityScoringTest 
 logic is tested headlessly.
 """
 
-import logging
-
 import slicer
 from LesionAICoreLib.selftest import TaskSelfTest
+from LesionAICoreLib.startup import loadTerminologyWhenStarted
 from slicer.parameterNodeWrapper import parameterNodeWrapper
 from slicer.ScriptedLoadableModule import ScriptedLoadableModule, ScriptedLoadableModuleLogic, ScriptedLoadableModuleWidget
 
@@ -39,17 +38,7 @@ class SeverityScoring(ScriptedLoadableModule):
         self.parent.acknowledgementText = (
             "LesionAI is open source (Apache-2.0). Its models were trained on public chest X-ray datasets; the "
             "model registry shipped with the extension credits each dataset and states its licence.")
-        slicer.app.connect("startupCompleted()", loadTerminology)
-
-
-def loadTerminology():
-    """Let the segment editor offer the terms of the lungs and zones (Terminologies module)."""
-    try:
-        from lesionai.terminology import load_into_slicer
-
-        load_into_slicer(slicer.modules.terminologies.logic())
-    except Exception as error:  # the segments keep their codes; only the editor's term list lacks them
-        logging.warning(f"LesionAI terminology context not loaded: {error}")
+        loadTerminologyWhenStarted("severity")
 
 
 class SeverityScoringWidget(ScriptedLoadableModuleWidget):

@@ -121,3 +121,21 @@ def test_the_module_loads_the_context_into_slicer_once(tmp_path):
     assert (tmp_path / TERM_FILE.name).read_text() == TERM_FILE.read_text()
     (tmp_path / TERM_FILE.name).unlink()
     assert load_into_slicer(logic, tmp_path) == CONTEXT_NAME and not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("task_name", ["spine", "nodule"])
+def test_every_task_ships_its_context_and_it_loads_in_slicer(task_name, tmp_path):
+    from lesionai.tasks import terminology_segments
+    from lesionai.terminology import context_name, file_name, load_into_slicer
+
+    shipped = REPO_ROOT / "Resources" / "Terminology" / file_name(task_name)
+    assert shipped.read_text(encoding="utf-8") == terminology_json(task_name=task_name), (
+        f"{shipped.name} is out of date; regenerate it with: python -m lesionai.terminology "
+        f"{shipped.relative_to(REPO_ROOT).as_posix()} --task {task_name}")
+    context = json.loads(shipped.read_text(encoding="utf-8"))
+    for segment in terminology_segments(task_name):
+        category = find_code(entries_at(context, "Category"), segment.terminology.category)
+        assert category is not None and find_code(category["Type"], segment.terminology.type) is not None
+    slicer = pytest.importorskip("slicer")
+    logic = slicer.vtkSlicerTerminologiesModuleLogic()
+    assert load_into_slicer(logic, tmp_path, task_name) == context_name(task_name)
