@@ -11,6 +11,7 @@ import argparse
 import json
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -57,15 +58,20 @@ def volume_seconds(checker, data: Path) -> dict:
 
 
 def dicom_answers(checker, data: Path) -> dict:
-    answers = {}
+    """Anatomy answers per DICOM modality ("CT: CT 9, spine 2"), and how many files were refused."""
+    answers, refused = {}, 0
     for path in sorted((data / "dicom").rglob("*")):
         if not path.is_file() or path.suffix in (".txt", ".csv", ".md") or "DICOMDIR" in path.name or path.name == "README":
             continue
         try:
-            answers[str(path.relative_to(data / "dicom"))] = timed(checker, read_image(path))[1]["anatomy"]
-        except LesionAIError as error:
-            answers[str(path.relative_to(data / "dicom"))] = f"refused: {error}"[:80]
-    return answers
+            image = read_image(path)
+        except LesionAIError:  # no pixel data (DICOMDIR-only trees), SEG objects
+            refused += 1
+            continue
+        key = f"{image.metadata.get('modality', '?')} {image.array.shape[1]}x{image.array.shape[2]}"
+        answers.setdefault(key, []).append(timed(checker, image)[1]["anatomy"])
+    summary = {key: dict(sorted(Counter(labels).items())) for key, labels in answers.items()}
+    return {"answers_by_modality_and_size": summary, "refused_files": refused}
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ One small multi-head network (registry id ``spine-scan-check``) gives anatomy, r
 the content view from three orthogonal mid-slices, the native mid-slice and a few grid and
 intensity descriptors (:mod:`lesionai.spine.scan_inputs`). A scan counts as spine when its spine
 probability reaches the registry's ``thresholds.spine`` (chosen on cross-validated predictions).
+A DICOM header naming a projection technique (CR, DX, MG, ...) makes the anatomy ``other`` outright.
 
 >>> check = ScanChecker().check(read_image("t2.nii.gz"))          # doctest: +SKIP
 >>> check.is_spine, check.view["label"], check.contrast["label"]  # doctest: +SKIP
@@ -42,6 +43,9 @@ OUTPUT_NAMES = tuple(f"{head}_logits" for head in HEADS)
 CORD_MODEL_CONTRASTS = "T1w/T2w/T2*w/MT"
 CORD_MODEL_REGION = "cervical"
 VIEW_DISAGREEMENT = 0.8  # content probability of another view above which the header is doubted
+# DICOM modalities that are never tomographic: radiographs, mammograms, angiograms, fluoroscopy,
+# ultrasound, intra-oral and panoramic X-ray, endoscopy and photographs.
+NON_TOMOGRAPHIC_MODALITIES = ("CR", "DX", "MG", "XA", "RF", "US", "IO", "PX", "ES", "XC", "OP")
 CONFIDENT = 0.8  # region probability from which a region other than the cord model's is reported
 _ANATOMY_WORDS = {"brain": "a brain MRI", "other MR": "an MRI of another body part", "CT": "a CT scan",
                   "other": "not a tomographic scan (e.g. a radiograph, photo or 2D picture)"}
@@ -92,7 +96,7 @@ class ScanChecker:
         content = {head: _probabilities(outputs[f"{head}_logits"][0], labels) for head, labels in HEADS.items()}
         plane = acquisition_plane(image.geometry, image.array.shape)
         stages = {head: _stage(content[head]) for head in ("anatomy", "region", "contrast")}
-        stages["anatomy"] = _anatomy_stage(content["anatomy"], self.spine_threshold)
+        stages["anatomy"] = _header_anatomy(image) or _anatomy_stage(content["anatomy"], self.spine_threshold)
         stages["view"] = _view_stage(plane.probabilities, content["view"])
         result = ScanCheck(**stages, spine_threshold=self.spine_threshold)
         result.warnings = scan_warnings(result, plane.view, content["view"])
@@ -128,6 +132,16 @@ def _view_warnings(header_view: str, content_view: dict[str, float]) -> list[str
         return []
     return [f"The image content looks {seen} (p={content_view[seen]:.2f}) but the file's geometry says {header_view}; "
             "check the orientation stored in the file."]
+
+
+def _header_anatomy(image: Image) -> dict | None:
+    """Anatomy ``other`` (probability 1) when the DICOM modality names a projection or photographic
+    technique (radiograph, mammogram, angiogram, ultrasound, photo); None otherwise."""
+    modality = str(image.metadata.get("modality", "")).upper()
+    if modality not in NON_TOMOGRAPHIC_MODALITIES:
+        return None
+    return {"label": "other", "probabilities": {label: float(label == "other") for label in ANATOMIES},
+            "source": f"DICOM modality {modality}"}
 
 
 def _anatomy_stage(probabilities: dict[str, float], spine_threshold: float) -> dict:
