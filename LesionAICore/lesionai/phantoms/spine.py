@@ -6,7 +6,7 @@ thoracic or lumbar spine from a seed: vertebral bodies (cortex and marrow) and i
 kyphosis), posterior elements, the spinal canal filled with CSF, the spinal cord with an elliptical
 cross-section (cervical and lumbar enlargements, conus near L1-L2), soft tissue under a layer of
 subcutaneous fat, the airway (cervical), the lungs (thoracic) or the psoas muscles (lumbar), the
-posterior fossa above C2, a smooth coil sensitivity (bias) field and Rician noise. Optional ovoid
+posterior fossa above C2, the nerve roots of the cauda equina below the conus, a smooth coil sensitivity (bias) field and Rician noise. Optional ovoid
 lesions inside the cord are hyperintense on T2w and hypointense on T1w.
 
 Gradient-echo (``T2*w``) and fat-suppressed ``STIR`` contrasts are drawn too (with bright CSF,
@@ -56,6 +56,7 @@ _SIGNAL = {
              "annulus": 0.20, "nucleus": 0.70, "csf": 1.0, "cord": 0.38, "lesion": 0.85, "air": 0.0},
 }
 _SCANNER_SCALE = 1000.0
+_NERVE_ROOTS, _ROOT_RADIUS_MM = 10, 0.9
 _FAT_MM = 8.0
 
 
@@ -272,7 +273,27 @@ def _draw_canal(spine: SpineShape, grid: _Grid, dx, dy, intensity: np.ndarray, s
     present = cord_lr > 0.3
     cord = _ellipse_r2(dx, dy - 0.12 * canal_ap, np.maximum(cord_lr, 0.3), np.maximum(cord_ap, 0.3))
     cord_signal = _soft(cord, cord_ap, grid.edge_xy) * present
+    intensity = _draw_cauda_equina(spine, grid, dx, dy, intensity, signal["cord"])
     return _blend(intensity, cord_signal, signal["cord"]), ((cord < 1.0) & present), canal < 1.0
+
+
+def _draw_cauda_equina(spine: SpineShape, grid: _Grid, dx, dy, intensity: np.ndarray, value: float) -> np.ndarray:
+    """Nerve roots (about 1.8 mm thick) below the conus, fanning out and lying dorsally in the sac."""
+    below = np.flatnonzero(grid.z.ravel() < spine.cord_bottom() + 2.0)
+    if below.size == 0:
+        return intensity
+    z = grid.z[..., below]
+    canal_lr, canal_ap = spine.canal_semi_axes(z)
+    spread = np.clip((spine.cord_bottom() + 2.0 - z) / 40.0, 0.15, 1.0) * 0.6 * canal_lr
+    local_dx, local_dy = dx[..., below], dy[..., below]
+    roots = np.zeros(np.broadcast_shapes(local_dx.shape, local_dy.shape), np.float32)
+    for position in np.linspace(-1.0, 1.0, _NERVE_ROOTS):
+        root_x = position * spread
+        root_y = -0.35 * canal_ap * (1.0 - 0.3 * position ** 2)
+        section = _ellipse_r2(local_dx - root_x, local_dy - root_y, _ROOT_RADIUS_MM, _ROOT_RADIUS_MM)
+        roots = np.maximum(roots, _soft(section, _ROOT_RADIUS_MM, grid.edge_xy))
+    intensity[..., below] = _blend(intensity[..., below], roots, value)
+    return intensity
 
 
 # --------------------------------------------------------------------------------------------
