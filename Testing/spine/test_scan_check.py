@@ -113,7 +113,7 @@ def test_brain_mri_and_ct_are_not_spine_and_say_so(checker, shared_data, path, a
     check = checker.check(read_image(shared_data / path))
     assert not check.is_spine
     assert check.anatomy["label"] == anatomy
-    assert len(check.warnings) == 1 and "not a spine scan" in check.warnings[0]
+    assert "not a spine scan" in check.warnings[0]
 
 
 @pytest.mark.realdata
@@ -144,3 +144,20 @@ def test_a_dicom_radiograph_modality_makes_the_anatomy_other(checker):
     check = checker.check(image)
     assert check.anatomy["label"] == "other" and not check.is_spine
     assert check.anatomy["source"] == "DICOM modality DX"
+
+
+def test_non_finite_voxels_are_ignored_and_an_all_nan_scan_is_refused(checker):
+    image = generate_spine_phantom(seed=93, shape=(9, 128, 128), spacing=(1.5, 1.5, 3.0)).image
+    image.array[:, :10] = np.nan
+    assert checker.check(image).is_spine
+    with pytest.raises(InputError, match="no finite"):
+        checker.check(Image(np.full((4, 32, 32), np.nan, np.float32)))
+
+
+def test_a_header_that_contradicts_the_image_plane_is_reported(checker):
+    axial = generate_spine_phantom(seed=94, view="axial").image
+    geometry = axial.geometry
+    mislabelled = Image(axial.array, Geometry(geometry.spacing, geometry.origin, PSR))  # says: slices along R
+    check = checker.check(mislabelled)
+    assert check.view["content"]["axial"] > 0.8
+    assert any("looks axial" in warning and "geometry says sagittal" in warning for warning in check.warnings)

@@ -105,8 +105,9 @@ class ScanChecker:
 
 def scan_warnings(check: ScanCheck, header_view: str, content_view: dict[str, float]) -> list[str]:
     """What a researcher should know before trusting a cord segmentation of this scan."""
+    orientation = _view_warnings(header_view, content_view)
     if not check.is_spine:
-        return [_not_spine_warning(check)]
+        return [_not_spine_warning(check)] + orientation
     warnings = []
     contrast, p = check.contrast["label"], check.contrast["probabilities"][check.contrast["label"]]
     if contrast == "other":
@@ -116,7 +117,7 @@ def scan_warnings(check: ScanCheck, header_view: str, content_view: dict[str, fl
     if region != CORD_MODEL_REGION and p >= CONFIDENT:
         warnings.append(f"This looks like a {region} spine scan (p={p:.2f}); the cord model was trained mostly on "
                         f"{CORD_MODEL_REGION} scans; check the result.")
-    return warnings + _view_warnings(header_view, content_view)
+    return warnings + orientation
 
 
 def _not_spine_warning(check: ScanCheck) -> str:

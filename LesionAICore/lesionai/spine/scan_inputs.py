@@ -93,7 +93,7 @@ def _fitted(plane: np.ndarray, spacing_rc, low: float, high: float, size: int = 
     row_index = centres / spacing_rc[0] + (rows - 1) / 2
     col_index = centres / spacing_rc[1] + (cols - 1) / 2
     grid = np.meshgrid(row_index, col_index, indexing="ij")
-    values = ndimage.map_coordinates(plane.astype(np.float32), grid, order=1, mode="nearest")
+    values = ndimage.map_coordinates(np.nan_to_num(plane.astype(np.float32)), grid, order=1, mode="nearest")
     inside = ((grid[0] > -0.5) & (grid[0] < rows - 0.5) & (grid[1] > -0.5) & (grid[1] < cols - 0.5))
     scaled = np.clip((values - low) / max(high - low, 1e-6), 0.0, 1.5)
     return (scaled * inside).astype(np.float32)
@@ -105,9 +105,13 @@ def _robust_range(volume: np.ndarray) -> tuple[float, float]:
 
 
 def _sample(volume: np.ndarray) -> np.ndarray:
-    """At most about 200 000 voxels, evenly strided, as float32."""
+    """At most about 200 000 voxels, evenly strided, as float32 (non-finite values left out)."""
     step = max(1, int(np.ceil((volume.size / _SAMPLE_VOXELS) ** (1 / 3))))
-    return volume[::step, ::step, ::step].astype(np.float32).ravel()
+    values = volume[::step, ::step, ::step].astype(np.float32).ravel()
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        raise InputError("Scan has no finite pixel values (all NaN or infinite); it is not a usable image")
+    return finite
 
 
 def _descriptors(volume: np.ndarray, ras_shape: tuple, spacing_sar: tuple, metadata: dict) -> np.ndarray:
