@@ -1,8 +1,9 @@
 """What the nodule classifier sees: the nodule's bounding box on a fixed physical grid, and the
 published variables as a value vector plus a missing-value mask.
 
-The image input reproduces the LIDC training crops (the mask's bounding box without margin): the
-CT and the mask are cut to the mask's bounding box, then resampled around the box centre onto a
+The image input is the nodule mask's bounding box without margin, so it does not depend on how
+much context the CT region around the nodule has: the CT and the mask are cut to the mask's
+bounding box, then resampled around the box centre onto a
 grid of fixed shape and spacing (``[k, j, i]``, millimetres), with air (-1000 HU) and mask 0 outside
 the box. A nodule larger than the grid's field of view loses its rim; the size variables of the
 tabular branch still carry it.
