@@ -147,14 +147,17 @@ def _nodule_values(shape, rng: np.random.Generator, kind: str, core: np.ndarray)
 
 
 def phantom_inputs(folder: Path, count: int) -> list[Path]:
-    """Write ``count`` nodule crops for the demo (ground-glass, part-solid, solid in turn) as NIfTI."""
+    """Write ``count`` nodule crops for the demo (ground-glass, part-solid, solid in turn) as NIfTI.
+
+    No vessel crosses these blocks, so each nodule's components are those of its kind (a vessel
+    touching a nodule counts as solid tissue)."""
     from .files import write_new_image
 
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for index in range(count):
         kind = KINDS[index % len(KINDS)]
-        phantom = generate_nodule_phantom(seed=index + 1, kind=kind, shape=(24, 64, 64))
+        phantom = generate_nodule_phantom(seed=index + 1, kind=kind, shape=(24, 64, 64), vessels=0)
         paths.append(write_new_image(folder / f"phantom-{index + 1}-{kind}.nii.gz", nodule_crop(phantom)[0]))
     return paths
 
