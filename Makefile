@@ -1,5 +1,5 @@
 # Two commands do all set-up on a fresh machine:
-#   make demo   creates .venv (inference only, no torch) and runs SeverityScoring on generated phantoms
+#   make demo   creates .venv (inference only, no torch) and runs all three modules on generated phantoms
 #   make test   creates .venv with the test and training extras and runs the test suite
 PYTHON ?= python3
 VENV ?= .venv
@@ -35,6 +35,10 @@ test-slow: $(VENV)/.installed-test
 
 benchmark: $(VENV)/.installed-core
 	$(BIN)/python benchmarks/benchmark_severity.py
+	$(BIN)/python benchmarks/benchmark_cli.py severity --count 20
+	$(BIN)/python benchmarks/benchmark_cli.py spine --count 5 --shape 20,320,320 --spacing 0.5,0.5,5
+	$(BIN)/python benchmarks/benchmark_cli.py spine --count 5 --shape 52,225,384 --spacing 1,1,1
+	$(BIN)/python benchmarks/benchmark_cli.py nodule --count 20
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUTPUT) .pytest_cache
