@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ...errors import InputError
 from ...spine.scan_check import HEADS, OUTPUT_NAMES
 from ..config import resolve_data_root
 from ..loop import train_batches
@@ -54,6 +55,14 @@ class ScanTensors:
     def to(self, device) -> ScanTensors:
         return ScanTensors(tuple(t.to(device) for t in self.inputs), {k: v.to(device) for k, v in self.labels.items()},
                            self.groups, self.names, self.original, self.real)
+
+
+def prepare_config(config: dict) -> dict:
+    """Refuse, before training, a ``cv_run`` whose metrics are missing (they go into the registry)."""
+    if config.get("cv_run") and not (Path(config["cv_run"]) / "metrics.json").is_file():
+        raise InputError(f"cv_run {config['cv_run']} has no metrics.json: run benchmarks/evaluate_scan_check.py "
+                         f"--run-dir {config['cv_run']} first, or train with --set cv_run=null")
+    return config
 
 
 def build_network(config: dict) -> ScanCheckNet:
