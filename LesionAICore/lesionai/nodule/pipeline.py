@@ -28,8 +28,9 @@ from .classify import TASK, NoduleClassifier
 from .components import component_labels, consolidation_tumour_ratio
 from .csn import CSN_MODEL, CrossScannerNormalizer
 from .features import nodule_features
-from .region import NoduleRegion, region_around_point, region_from_crop
-from .segmentation import SEGMENTATION_MODEL, model_input, nodule_mask_on_input, segment_with_growth, sigmoid
+from .region import BASE_SPACING_MM, NoduleRegion, region_around_point, region_from_crop
+from .segmentation import (SEGMENTATION_MODEL, crop_start_spacing, model_input, nodule_mask_on_input,
+                           segment_with_growth, sigmoid)
 
 Progress = Callable[[float, str], None]
 
@@ -120,7 +121,7 @@ class NodulePipeline:
             normalized["hu"] = self.normalized(region_hu)
             return self.nodule_probability(normalized["hu"])
 
-        region, probability = segment_with_growth(self.cut_region(image), probability_of)
+        region, probability = segment_with_growth(self.cut_region(image), probability_of, self.start_spacing(image))
         block, mask = nodule_mask_on_input(region, probability)
         if not mask.any():
             where = "at the point" if self.point is not None else "at the centre of the crop"
@@ -131,6 +132,12 @@ class NodulePipeline:
         if self.point is None:
             return lambda spacing: region_from_crop(image, spacing_mm=spacing)
         return lambda spacing: region_around_point(image, self.point, spacing_mm=spacing)
+
+    def start_spacing(self, image: Image) -> float:
+        """A crop's slices span its nodule, which sizes the first region; a point starts at the finest."""
+        if self.point is not None:
+            return BASE_SPACING_MM
+        return crop_start_spacing(image.array.shape, image.geometry.spacing[::-1])
 
     def normalized(self, region_hu: np.ndarray) -> np.ndarray:
         if self.normalizer is None:

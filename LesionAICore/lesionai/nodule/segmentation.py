@@ -14,13 +14,15 @@ import numpy as np
 from scipy import ndimage
 
 from . import grids
-from .region import BASE_SPACING_MM, NoduleRegion, grown_spacing
+from .region import BASE_SPACING_MM, MAX_SPACING_MM, REGION_SHAPE, NoduleRegion, grown_spacing
 
 SEGMENTATION_MODEL = "nodule-segmentation-unet"
 HU_WINDOW = (-1000.0, 400.0)
 THRESHOLD = 0.5
 # A component counts as "at the seed" when it comes within this distance of the seed point.
 SEED_REACH_MM = 5.0
+# Training regions hold the nodule within this share of their side (before a random x/÷ 1.2 spacing).
+FILL = 0.75
 
 
 def model_input(region_hu: np.ndarray) -> np.ndarray:
@@ -85,18 +87,34 @@ def touches_border(mask: np.ndarray) -> bool:
     return any(face.any() for face in faces)
 
 
+def fills_region(mask: np.ndarray) -> bool:
+    """True when the mask spans more of the region than training nodules did (``FILL``) or touches
+    its border: the nodule may be larger than the region, so a coarser region is needed."""
+    present = [np.flatnonzero(mask.any(axis=tuple(a for a in range(3) if a != axis))) for axis in range(3)]
+    spans = [p[-1] - p[0] + 1 if p.size else 0 for p in present]
+    return touches_border(mask) or max(spans) > FILL * min(mask.shape)
+
+
+def crop_start_spacing(crop_shape_kji, spacing_kji) -> float:
+    """First region spacing (mm) for a nodule crop: the crop's slices span the nodule (LIDC crops are
+    the nodule's extent along k), sized to ``FILL`` of the region as in training."""
+    extent_mm = crop_shape_kji[0] * spacing_kji[0]
+    return float(np.clip(extent_mm / (REGION_SHAPE[0] * FILL), BASE_SPACING_MM, MAX_SPACING_MM))
+
+
 def segment_with_growth(cut_region: Callable[[float], NoduleRegion],
-                        probability_of: Callable[[np.ndarray], np.ndarray]) -> tuple[NoduleRegion, np.ndarray]:
-    """(region, probability) at the finest spacing whose nodule does not touch the region border.
+                        probability_of: Callable[[np.ndarray], np.ndarray],
+                        start_spacing_mm: float = BASE_SPACING_MM) -> tuple[NoduleRegion, np.ndarray]:
+    """(region, probability) at the finest spacing whose nodule fits the region (:func:`fills_region`).
 
     ``cut_region(spacing_mm)`` cuts a region; ``probability_of(region_hu)`` runs the network. The
-    spacing starts at ``BASE_SPACING_MM`` and grows (``grown_spacing``) up to ``MAX_SPACING_MM``.
+    spacing starts at ``start_spacing_mm`` and grows (``grown_spacing``) up to ``MAX_SPACING_MM``.
     """
-    spacing = BASE_SPACING_MM
+    spacing = start_spacing_mm
     while True:
         region = cut_region(spacing)
         probability = probability_of(region.image.array)
         coarser = grown_spacing(spacing)
-        if coarser is None or not touches_border(region_component(probability)):
+        if coarser is None or not fills_region(region_component(probability)):
             return region, probability
         spacing = coarser

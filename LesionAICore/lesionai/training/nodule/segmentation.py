@@ -18,7 +18,8 @@ import torch
 import torch.nn.functional as F
 
 from ...nodule.region import region_from_crop
-from ...nodule.segmentation import dice, model_input, nodule_mask_on_input, segment_with_growth, sigmoid
+from ...nodule.segmentation import (crop_start_spacing, dice, model_input, nodule_mask_on_input,
+                                    segment_with_growth, sigmoid)
 from ..config import resolve_data_root
 from ..device import seed_everything, set_threads
 from ..loop import run_epochs, train_batches
@@ -81,7 +82,9 @@ def region_probability(network: torch.nn.Module, region_hu: np.ndarray) -> np.nd
 
 def crop_dice(probability_of, image, mask) -> float:
     """Dice on the crop's own grid of the pipeline's mask for a crop (``probability_of(region_hu)``)."""
-    region, probability = segment_with_growth(lambda spacing: region_from_crop(image, spacing_mm=spacing), probability_of)
+    start = crop_start_spacing(image.array.shape, image.geometry.spacing[::-1])
+    region, probability = segment_with_growth(lambda spacing: region_from_crop(image, spacing_mm=spacing),
+                                              probability_of, start)
     block, predicted = nodule_mask_on_input(region, probability)
     full = np.zeros(image.array.shape, dtype=bool)
     full[block] = predicted
@@ -167,6 +170,7 @@ def _run_fold(run, root, cases, fold_of, fold: int) -> None:
     network = build_network(run.config).to(run.device)
     run_epochs(sys.modules[__name__], network, data, run, label=f"fold {fold}", checkpoint=False)
     scores = evaluate(network.cpu(), data.val_pairs)
+    torch.save(network.state_dict(), run.directory / f"fold_{fold}.pt")
     record = {"fold": fold, "cases": {c.id: s for c, s in zip(held_out, scores)},
               "patients": sorted({c.patient for c in held_out})}
     (run.directory / f"fold_{fold}.json").write_text(json.dumps(record, indent=1) + "\n")
