@@ -125,3 +125,22 @@ def test_the_inserted_lesion_of_t2_fake_lesion_is_found(shipped, spine_data):
     result = shipped.run(read_image(folder / "t2_fake_lesion.nii.gz"))
     assert (result.labels.array == LESION)[truth].any()
     assert result.lesion_count >= 1
+
+
+def test_the_packaged_scan_check_runs_by_default(shipped, registry, spine_data):
+    if "spine-scan-check" not in registry:
+        pytest.skip("the scan-check model is not registered")
+    result = SpinePipeline(registry=registry, threads=2).run(read_image(spine_data / "sct_2014/errsm_18/gre.nii.gz"))
+    assert result.scan_check["anatomy"]["label"] == "spine"
+    assert result.labels.array.any()
+
+
+def test_a_look_alike_blob_does_not_move_the_cord_window():
+    from lesionai.spine.cord import _consistent_centres
+
+    cord = [(k, [(np.array([100.0 + k, 40.0]), 50)]) for k in range(0, 90, 10)]
+    cord[4] = (40, [(np.array([190.0, 40.0]), 80), (np.array([141.0, 40.0]), 30)])  # bigger look-alike
+    cord[5] = (50, [(np.array([200.0, 38.0]), 60)])  # cord missed on this slice
+    slices, centres = _consistent_centres(cord)
+    assert 50 not in slices
+    assert centres[list(slices).index(40)] == pytest.approx([141.0, 40.0])

@@ -32,18 +32,36 @@ def cord_probability(canonical: CanonicalVolume, predict: Predictor, window: int
 
 
 def cord_centres(volume: np.ndarray, predict: Predictor, slice_mm: float, window: int = WINDOW) -> np.ndarray | None:
-    """Cord centre ``[S, 2]`` (A, R voxel indices) for every slice, from a coarse pass; None if no cord."""
+    """Cord centre ``[S, 2]`` (A, R voxel indices) for every slice, from a coarse pass; None if no cord.
+
+    Each sampled slice may show several blobs (the cord, and look-alikes such as CSF or fat lines);
+    the one nearest a running median of the slices' largest blobs is taken, and slices with no blob
+    near it are skipped (their centre is interpolated along S).
+    """
     step = 1 if volume.size <= WHOLE_VOLUME_PIXELS else max(1, int(round(COARSE_STEP_MM / slice_mm)))
     sampled = np.arange(step // 2, volume.shape[0], step)
     probability = tiled_probability(volume[sampled], predict, window)
-    found = [(k, _centre(p)) for k, p in zip(sampled, probability)]
-    found = [(k, c) for k, c in found if c is not None]
+    found = [(k, blobs) for k, blobs in ((k, _blobs(p)) for k, p in zip(sampled, probability)) if blobs]
     if not found:
         return None
-    ks, centres = np.array([k for k, _ in found]), np.array([c for _, c in found])
-    centres = _drop_outliers(centres)
+    ks, centres = _consistent_centres(found)
     every = np.arange(volume.shape[0])
     return np.stack([np.interp(every, ks, centres[:, axis]) for axis in (0, 1)], axis=1)
+
+
+def _consistent_centres(found: list, tolerance_px: float = 20.0, span: int = 9) -> tuple[np.ndarray, np.ndarray]:
+    """Slices and centres of the blob nearest the running median (over ``span`` sampled slices) of
+    each slice's largest blob; slices whose nearest blob is farther than ``tolerance_px`` are dropped."""
+    largest = np.array([blobs[0][0] for _, blobs in found])
+    reference = ndimage.median_filter(largest, size=(min(span, len(largest)), 1), mode="nearest")
+    kept = []
+    for (k, blobs), target in zip(found, reference):
+        distances = [np.linalg.norm(centre - target) for centre, _ in blobs]
+        if min(distances) <= tolerance_px:
+            kept.append((k, blobs[int(np.argmin(distances))][0]))
+    if not kept:
+        return np.array([k for k, _ in found]), largest
+    return np.array([k for k, _ in kept]), np.array([c for _, c in kept])
 
 
 def tiled_probability(planes: np.ndarray, predict: Predictor, window: int) -> np.ndarray:
@@ -57,36 +75,31 @@ def tiled_probability(planes: np.ndarray, predict: Predictor, window: int) -> np
     return probability.transpose(0, 1, 3, 2, 4).reshape(count, rows * window, cols * window)[:, :height, :width]
 
 
-def cord_mask(probability: np.ndarray, threshold: float = 0.5) -> np.ndarray:
-    """Boolean cord mask: the largest 3D connected component above ``threshold``."""
-    return largest_component(probability >= threshold)
+def cord_mask(probability: np.ndarray, threshold: float = 0.5, keep_fraction: float = 0.25) -> np.ndarray:
+    """Boolean cord mask: the 3D connected components above ``threshold`` holding at least
+    ``keep_fraction`` of the largest one's voxels (a cord interrupted by a missed slice stays whole)."""
+    return large_components(probability >= threshold, keep_fraction)
 
 
-def largest_component(mask: np.ndarray) -> np.ndarray:
-    """The largest 26-connected component of a boolean mask (all False when empty)."""
+def large_components(mask: np.ndarray, keep_fraction: float) -> np.ndarray:
+    """26-connected components of a boolean mask with at least ``keep_fraction`` of the largest's size."""
     components, count = ndimage.label(mask, structure=np.ones((3, 3, 3)))
     if count <= 1:
         return components > 0
-    sizes = np.bincount(components.ravel())[1:]
-    return components == (int(np.argmax(sizes)) + 1)
+    sizes = np.bincount(components.ravel())
+    sizes[0] = 0
+    return (sizes >= keep_fraction * sizes.max())[components]
 
 
-def _centre(plane_probability: np.ndarray) -> np.ndarray | None:
-    """Centre (A, R) of the largest blob above 0.5 in one slice, or None."""
+def _blobs(plane_probability: np.ndarray) -> list[tuple[np.ndarray, int]]:
+    """(centre (A, R), pixel count) of every blob above 0.5 in one slice, largest first."""
     blobs, count = ndimage.label(plane_probability >= 0.5)
     if count == 0:
-        return None
-    largest = int(np.argmax(np.bincount(blobs.ravel())[1:])) + 1
-    return np.array(ndimage.center_of_mass(blobs == largest))
-
-
-def _drop_outliers(centres: np.ndarray, tolerance_px: float = 20.0) -> np.ndarray:
-    """Replace centres far from the running median (a false blob) by that median."""
-    if len(centres) < 3:
-        return centres
-    median = ndimage.median_filter(centres, size=(3, 1), mode="nearest")
-    far = np.linalg.norm(centres - median, axis=1) > tolerance_px
-    return np.where(far[:, None], median, centres)
+        return []
+    sizes = np.bincount(blobs.ravel())[1:]
+    centres = ndimage.center_of_mass(np.ones_like(plane_probability), blobs, np.arange(1, count + 1))
+    order = np.argsort(-sizes)
+    return [(np.array(centres[n]), int(sizes[n])) for n in order]
 
 
 def cord_on_input(image, predict: Predictor) -> tuple[np.ndarray, CanonicalVolume, np.ndarray]:

@@ -10,11 +10,12 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
+from .grid import bounding_box
 from .slices import Predictor, normalize_intensity, paste_windows, predict_planes, windows
 
 WINDOW = 48  # pixels (36 mm at 0.75 mm)
 MARGIN_MM = 1.5
-MIN_VOLUME_MM3 = 2.0
+MIN_VOLUME_MM3 = 8.0  # about a 2.5 mm sphere: smaller specks are not reported as lesions
 
 
 def cord_window_centres(cord: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -43,13 +44,28 @@ def near_cord(cord: np.ndarray, spacing_mm: tuple, margin_mm: float = MARGIN_MM)
     return distance <= margin_mm
 
 
+def drop_small(mask: np.ndarray, voxel_mm3: float, min_volume_mm3: float = MIN_VOLUME_MM3) -> np.ndarray:
+    """``mask`` without its 26-connected components smaller than ``min_volume_mm3``."""
+    components, count = ndimage.label(mask, structure=np.ones((3, 3, 3)))
+    if count == 0:
+        return mask
+    sizes = np.bincount(components.ravel()) * voxel_mm3
+    sizes[0] = 0
+    return (sizes >= min_volume_mm3)[components]
+
+
 def lesion_mask(probability: np.ndarray, cord: np.ndarray, spacing_mm: tuple, threshold: float = 0.5,
                 min_volume_mm3: float = MIN_VOLUME_MM3) -> np.ndarray:
     """Boolean lesions: probability >= ``threshold`` near the cord, small components removed."""
-    candidate = (probability >= threshold) & near_cord(cord, spacing_mm)
+    out = np.zeros(probability.shape, bool)
+    margin = int(np.ceil(MARGIN_MM / min(spacing_mm[1:]))) + 1
+    box = bounding_box(cord, margin=margin)
+    if box is None:
+        return out
+    candidate = (probability[box] >= threshold) & near_cord(cord[box], spacing_mm)
     components, count = ndimage.label(candidate, structure=np.ones((3, 3, 3)))
-    if count == 0:
-        return candidate
-    sizes = np.bincount(components.ravel())[1:] * float(np.prod(spacing_mm))
-    keep = np.concatenate([[False], sizes >= min_volume_mm3])
-    return keep[components]
+    if count:
+        sizes = np.bincount(components.ravel())[1:] * float(np.prod(spacing_mm))
+        keep = np.concatenate([[False], sizes >= min_volume_mm3])
+        out[box] = keep[components]
+    return out

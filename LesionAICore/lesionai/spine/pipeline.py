@@ -23,8 +23,8 @@ from ..runtime import load_model
 from .cord import cord_on_input
 from .grid import bounding_box, check_volume, probability_on_input, reoriented
 from .labels import CORD, LESION
-from .lesions import lesion_mask, lesion_probability
-from .measures import cord_measures, lesion_measures
+from .lesions import drop_small, lesion_mask, lesion_probability
+from .measures import cord_measures, lesion_measures, voxel_volume_mm3
 
 CORD_MODEL = "spine-cord-unet"
 LESION_MODEL = "spine-lesion-attention-unet"
@@ -72,16 +72,17 @@ class SpinePipeline:
 
     ``lesions=False`` segments the cord only. ``force=True`` segments even when the scan check says
     the image is not a spinal MRI. ``scan_checker``: an object with ``check(image) -> ScanCheck``;
-    None uses :class:`lesionai.spine.scan_check.ScanChecker` when it is installed.
+    ``"auto"`` uses :class:`lesionai.spine.scan_check.ScanChecker` when its model is registered;
+    None skips the check (with a warning).
     """
 
     def __init__(self, registry: ModelRegistry | None = None, threads: int | None = None, lesions: bool = True,
-                 force: bool = False, scan_checker=None):
+                 force: bool = False, scan_checker="auto"):
         self.registry = registry or ModelRegistry.load()
         self.threads = threads
         self.segment_lesions = lesions
         self.force = force
-        self.scan_checker = scan_checker if scan_checker is not None else default_scan_checker(self.registry, threads)
+        self.scan_checker = default_scan_checker(self.registry, threads) if scan_checker == "auto" else scan_checker
 
     def predictor(self, model_id: str):
         """The registered network ``model_id`` as a predictor (``[N, 1, H, W]`` -> logits)."""
@@ -125,7 +126,8 @@ class SpinePipeline:
         spacing = canonical.image.geometry.spacing[::-1]  # (S, A, R)
         probability = lesion_probability(canonical.image.array, cord, self.predictor(LESION_MODEL))
         lesions = lesion_mask(probability, cord, spacing)
-        return probability_on_input(canonical, lesions.astype(np.float32) * probability, volume) >= 0.5
+        on_input = probability_on_input(canonical, lesions.astype(np.float32) * probability, volume) >= 0.5
+        return drop_small(on_input, voxel_volume_mm3(volume.geometry))
 
     def checked_volume(self, image: Image) -> tuple[Image, dict | None, list[str], bool]:
         """(3D volume to segment, scan check record, warnings, is spine) of a 3D or 4D ``image``.
@@ -143,7 +145,7 @@ class SpinePipeline:
     def check(self, image: Image) -> tuple[dict | None, list[str], bool]:
         """Scan check record, its warnings, and whether the image is a spinal MRI (True when unchecked)."""
         if self.scan_checker is None:
-            return None, ["scan check not run: the scan-check models are not installed"], True
+            return None, ["scan check not run: no scan-check model (is the image a spinal MRI?)"], True
         check = self.scan_checker.check(image)
         warnings = list(check.warnings)
         if not check.is_spine:

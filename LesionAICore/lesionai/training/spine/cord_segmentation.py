@@ -196,6 +196,7 @@ def cross_validate(config: dict, run_dir: Path) -> dict:
     rows = []
     for subject in held_out:
         network = fit(config, [sets[c.name] for c in cases if c.subject != subject], log)
+        torch.save(network.state_dict(), run_dir / f"fold_{subject}.pt")
         for case in (c for c in cases if c.subject == subject):
             rows.append(evaluate_case(network, case, root))
             log.info("held out %s", rows[-1])

@@ -195,6 +195,7 @@ def cross_validate(config: dict, run_dir) -> dict:
     for held_out in config.get("folds") or [[subject] for subject in subjects(cases)]:
         training = [c for c in cases if c.subject not in held_out]
         network = fit(config, training_copies(training, sets, spacings, config, rng), log)
+        torch.save(network.state_dict(), run_dir / f"fold_{'_'.join(held_out)}.pt")
         for case in (c for c in cases if c.subject in held_out):
             rows += evaluate_copies(network, case, sets[case.name], spacings[case.name], config)
         log.info("held out %s: %s", held_out, summarise([r for r in rows if r["subject"] in held_out]))
