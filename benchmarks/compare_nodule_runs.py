@@ -21,7 +21,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "LesionAICore"))
 
-from lesionai.training.metrics.classification import one_vs_rest_auc  # noqa: E402
+from lesionai.training.metrics.classification import one_vs_rest_auc
 
 
 def out_of_fold(folder: Path, branch: str) -> dict:
