@@ -9,6 +9,8 @@ in training. Both passes use the same network.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy import ndimage
 
@@ -21,9 +23,11 @@ WHOLE_VOLUME_PIXELS = 1_500_000  # up to this size the coarse pass sees every sl
 COARSE_STEP_MM = 8.0
 
 
-def cord_probability(canonical: CanonicalVolume, predict: Predictor, window: int = WINDOW) -> np.ndarray:
-    """Cord probability ``[S, A, R]`` (0-1) on the canonical grid of ``canonical``."""
-    volume = normalize_intensity(canonical.image.array)
+def cord_probability(canonical: CanonicalVolume, predict: Predictor, window: int = WINDOW,
+                     normalized: np.ndarray | None = None) -> np.ndarray:
+    """Cord probability ``[S, A, R]`` (0-1) on the canonical grid of ``canonical`` (``normalized``:
+    its intensities already scaled by :func:`normalize_intensity`)."""
+    volume = normalize_intensity(canonical.image.array) if normalized is None else normalized
     centres = cord_centres(volume, predict, canonical.slice_mm, window)
     if centres is None:
         return np.zeros(volume.shape, np.float32)
@@ -102,16 +106,29 @@ def _blobs(plane_probability: np.ndarray) -> list[tuple[np.ndarray, int]]:
     return [(np.array(centres[n]), int(sizes[n])) for n in order]
 
 
-def cord_on_input(image, predict: Predictor) -> tuple[np.ndarray, CanonicalVolume, np.ndarray]:
-    """Segment ``image`` (any orientation); returns (cord mask on the input grid ``[k, j, i]``,
-    canonical volume, canonical cord probability restricted to the kept component)."""
+@dataclass
+class CordSegmentation:
+    """Cord found in one image: ``mask`` on the input grid ``[k, j, i]``, and on the canonical grid
+    the ``canonical`` volume, its ``normalized`` intensities and the cord ``probability`` (kept
+    components only)."""
+
+    mask: np.ndarray
+    canonical: CanonicalVolume
+    normalized: np.ndarray
+    probability: np.ndarray
+
+
+def cord_on_input(image, predict: Predictor) -> CordSegmentation:
+    """Segment the cord of ``image`` (any orientation) and map it back onto the input grid."""
     from .grid import bounding_box, probability_on_input, to_canonical
 
     canonical = to_canonical(image, INPLANE_MM)
-    probability = cord_probability(canonical, predict)
+    normalized = normalize_intensity(canonical.image.array)
+    probability = cord_probability(canonical, predict, normalized=normalized)
     kept = np.zeros(probability.shape, bool)
     box = bounding_box(probability >= 0.5, margin=3)
     if box is not None:
         kept[box] = ndimage.binary_dilation(cord_mask(probability[box]), iterations=2)
     probability = probability * kept
-    return probability_on_input(canonical, probability, image) >= 0.5, canonical, probability
+    mask = probability_on_input(canonical, probability, image) >= 0.5
+    return CordSegmentation(mask, canonical, normalized, probability)

@@ -34,7 +34,7 @@ def lesion_probability(volume: np.ndarray, cord: np.ndarray, predict: Predictor,
     if len(slices) == 0:
         return probability
     patches = predict_planes(windows(image[slices], centres, window)[:, None], predict)
-    probability[slices] = paste_windows(patches, centres, (len(slices),) + image.shape[1:])
+    paste_windows(patches, centres, image.shape, out=probability, slices=slices)
     return probability
 
 

@@ -20,7 +20,7 @@ from ..errors import InputError, ModelError
 from ..geometry import Geometry, Image
 from ..registry import ModelRegistry
 from ..runtime import load_model
-from .cord import cord_on_input
+from .cord import CordSegmentation, cord_on_input
 from .grid import bounding_box, check_volume, probability_on_input, reoriented
 from .labels import CORD, LESION
 from .lesions import drop_small, lesion_mask, lesion_probability
@@ -100,15 +100,15 @@ class SpinePipeline:
             return self._empty_result(volume, scan_check, warnings, started)
         report(0.2, "spinal cord")
         lap = time.perf_counter()
-        cord, canonical, cord_probability = cord_on_input(volume, self.predictor(CORD_MODEL))
+        cord = cord_on_input(volume, self.predictor(CORD_MODEL))
         seconds["cord"] = time.perf_counter() - lap
-        labels = cord.astype(np.uint8) * CORD
-        if self.segment_lesions and cord.any():
+        labels = cord.mask.astype(np.uint8) * CORD
+        if self.segment_lesions and cord.mask.any():
             report(0.6, "lesions")
             lap = time.perf_counter()
-            labels[self.lesions_on_input(volume, canonical, cord_probability)] = LESION
+            labels[self.lesions_on_input(volume, cord)] = LESION
             seconds["lesions"] = time.perf_counter() - lap
-        warnings += cord_warnings(cord)
+        warnings += cord_warnings(cord.mask)
         report(0.85, "measures")
         lap = time.perf_counter()
         label_image = Image(labels, volume.geometry, {})
@@ -118,15 +118,15 @@ class SpinePipeline:
         return SpineResult(label_image, scan_check, cord_record, lesion_records, warnings, self.model_versions(),
                            time.perf_counter() - started, {k: round(v, 4) for k, v in seconds.items()})
 
-    def lesions_on_input(self, volume: Image, canonical, cord_probability: np.ndarray) -> np.ndarray:
+    def lesions_on_input(self, volume: Image, cord: CordSegmentation) -> np.ndarray:
         """Boolean lesion mask on the input grid (empty when no lesion model is registered)."""
         if LESION_MODEL not in self.registry:
             return np.zeros(volume.array.shape, bool)
-        cord = cord_probability >= 0.5
-        spacing = canonical.image.geometry.spacing[::-1]  # (S, A, R)
-        probability = lesion_probability(canonical.image.array, cord, self.predictor(LESION_MODEL))
-        lesions = lesion_mask(probability, cord, spacing)
-        on_input = probability_on_input(canonical, lesions.astype(np.float32) * probability, volume) >= 0.5
+        cord_canonical = cord.probability >= 0.5
+        spacing = cord.canonical.image.geometry.spacing[::-1]  # (S, A, R)
+        probability = lesion_probability(cord.normalized, cord_canonical, self.predictor(LESION_MODEL), normalized=True)
+        lesions = lesion_mask(probability, cord_canonical, spacing)
+        on_input = probability_on_input(cord.canonical, lesions.astype(np.float32) * probability, volume) >= 0.5
         return drop_small(on_input, voxel_volume_mm3(volume.geometry))
 
     def checked_volume(self, image: Image) -> tuple[Image, dict | None, list[str], bool]:

@@ -51,13 +51,16 @@ def windows(volume: np.ndarray, centres: np.ndarray, size: int) -> np.ndarray:
     return out
 
 
-def paste_windows(patches: np.ndarray, centres: np.ndarray, shape: tuple) -> np.ndarray:
-    """Inverse of :func:`windows`: patches ``[S, size, size]`` placed into a zero volume of ``shape``."""
+def paste_windows(patches: np.ndarray, centres: np.ndarray, shape: tuple, out: np.ndarray | None = None,
+                  slices: np.ndarray | None = None) -> np.ndarray:
+    """Inverse of :func:`windows`: patches ``[N, size, size]`` placed into a zero volume of ``shape``
+    (or into ``out``), patch n on slice ``slices[n]`` (default: slice n)."""
     size = patches.shape[-1]
-    out = np.zeros(shape, np.float32)
-    for k, (a, r) in enumerate(window_corners(centres, size)):
+    out = np.zeros(shape, np.float32) if out is None else out
+    slices = np.arange(len(patches)) if slices is None else slices
+    for n, (k, (a, r)) in enumerate(zip(slices, window_corners(centres, size))):
         target, source = _overlap(a, r, size, shape[1:])
-        out[(k, *target)] = patches[(k, *source)]
+        out[(k, *target)] = patches[(n, *source)]
     return out
 
 

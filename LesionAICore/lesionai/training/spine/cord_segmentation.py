@@ -169,7 +169,7 @@ def evaluate_case(network, case: SpineCase, root: Path) -> dict:
     whole volume and over the slices (along S) that the reference covers."""
     image, truth = load_image(case, root), load_mask(case.cord_path, root).array > 0
     started = time.perf_counter()
-    prediction, _, _ = cord_on_input(image, torch_predictor(network))
+    prediction = cord_on_input(image, torch_predictor(network)).mask
     seconds = time.perf_counter() - started
     covered = _reference_extent(image, truth)
     return {"case": case.name, "subject": case.subject, "contrast": case.contrast_group,
