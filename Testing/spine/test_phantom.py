@@ -87,3 +87,15 @@ def test_same_seed_gives_the_same_phantom_and_another_seed_another():
 def test_unknown_choices_are_refused(arguments):
     with pytest.raises(ValueError):
         generate_spine_phantom(**arguments)
+
+
+def test_demo_inputs_are_written_once_and_kept_on_a_rerun(tmp_path):
+    from lesionai.imageio import read_image
+    from lesionai.phantoms.spine import phantom_inputs
+
+    first = phantom_inputs(tmp_path, 3)
+    stamps = [path.stat().st_mtime_ns for path in first]
+    assert [path.name for path in first] == ["phantom-1-sagittal-T2w.nii.gz", "phantom-2-axial-T2starw.nii.gz",
+                                             "phantom-3-sagittal-T1w.nii.gz"]
+    assert phantom_inputs(tmp_path, 3) == first and [path.stat().st_mtime_ns for path in first] == stamps
+    assert read_image(first[1]).array.shape[0] < read_image(first[1]).array.shape[1]  # axial: few thick slices

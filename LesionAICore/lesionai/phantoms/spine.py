@@ -26,6 +26,7 @@ volume looks like a real acquisition; masks are the voxel centres inside each st
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from ..geometry import Geometry, Image
@@ -433,3 +434,22 @@ def _check_grid(shape: tuple, spacing: tuple, lesions: int) -> None:
                          f"got {shape} and {spacing}")
     if lesions < 0:
         raise ValueError(f"lesions must be 0 or more, got {lesions}")
+
+
+# The demo's phantoms, in turn: the common sagittal T2w, an axial T2*w series, a sagittal T1w.
+DEMO_PHANTOMS = (("sagittal", "T2w", 2), ("axial", "T2*w", 1), ("sagittal", "T1w", 1))
+
+
+def phantom_inputs(folder: Path, count: int) -> list[Path]:
+    """Write ``count`` cervical spine phantoms with lesions for the demo as NIfTI (deterministic)."""
+    from .files import write_new_image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for index in range(count):
+        view, contrast, lesions = DEMO_PHANTOMS[index % len(DEMO_PHANTOMS)]
+        phantom = generate_spine_phantom(seed=index + 1, view=view, contrast=contrast, lesions=lesions)
+        name = f"phantom-{index + 1}-{view}-{contrast.replace('*', 'star')}.nii.gz"
+        paths.append(write_new_image(folder / name, phantom.image))
+    return paths
+
