@@ -8,7 +8,7 @@ synthetic lesions, the real t2_fake_lesion scan, and pipeline speed and memory.
     python benchmarks/evaluate_spine.py attach runs/spine_cord_final runs/spine_cord_cv
 
 ``attach`` records a finished CV run in a final training run (its ``config.yaml`` gets ``cv_run``,
-its ``metrics.json`` the ``loso_*`` numbers that ``lesionai train`` writes when ``cv_run`` is set
+its ``metrics.json`` the CV numbers (``loso_*`` for the cord, ``subject_cv_*`` for lesions) that ``lesionai train`` writes when ``cv_run`` is set
 from the start), so ``--install`` puts them in the registry.
 
 ``summary`` recomputes the tables from the per-case rows a CV run stored (``cv_results.json``);
@@ -113,8 +113,8 @@ def attach(run_dir: str, cv_run: str) -> None:
     run, rows = Path(run_dir), json.loads((Path(cv_run) / "cv_results.json").read_text())
     config = yaml.safe_load((run / "config.yaml").read_text())
     module = {"spine-cord": cord_segmentation, "spine-lesion": lesion_segmentation}[config["recipe"]]
-    metrics = json.loads((run / "metrics.json").read_text())
-    metrics.update({f"loso_{k}": v for k, v in module.summarise(rows).items() if v is not None})
+    metrics = {k: v for k, v in json.loads((run / "metrics.json").read_text()).items() if not k.startswith(module.CV_PREFIX)}
+    metrics.update({module.CV_PREFIX + k: v for k, v in module.summarise(rows).items() if v is not None})
     config["cv_run"] = cv_run
     (run / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     (run / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")

@@ -36,6 +36,7 @@ from .data import SpineCase, cord_cases, load_image, load_mask, subjects
 
 NAME, INPUT_NAMES, OUTPUT_NAMES, MONITOR = "spine-cord", ["image"], ["cord_logits"], None
 OPTIONAL_KEYS = ("subjects", "progress")
+CV_PREFIX = "loso_"  # metrics of the leave-one-subject-out CV in metrics.json and the registry
 
 
 @dataclass
@@ -238,10 +239,10 @@ def validate(network, data, run, epoch: int) -> dict:
 
 
 def final_metrics(network, data: TrainingData, run, best) -> dict:
-    """Training size, plus the LOSO numbers of the CV run named by ``cv_run`` (prefixed ``loso_``)."""
+    """Training size, plus the LOSO numbers of the CV run named by ``cv_run`` (prefixed :data:`CV_PREFIX`)."""
     metrics = {"train_cases": len(data.sets)}
     if run.config.get("cv_run"):
-        metrics.update({f"loso_{k}": v for k, v in _cv_metrics(run.config["cv_run"]).items()})
+        metrics.update({CV_PREFIX + k: v for k, v in _cv_metrics(run.config["cv_run"]).items()})
     return metrics
 
 

@@ -38,6 +38,7 @@ from .data import SpineCase, cord_cases, subjects
 
 NAME, INPUT_NAMES, OUTPUT_NAMES, MONITOR = "spine-lesion", ["image"], ["lesion_logits"], None
 OPTIONAL_KEYS = ("folds", "progress")
+CV_PREFIX = "subject_cv_"  # metrics of the subject-grouped CV in metrics.json and the registry
 EXCLUDED_CASES = ("sct_t2_fake_lesion/t2_fake_lesion",)
 
 
@@ -252,13 +253,13 @@ def validate(network, data, run, epoch: int) -> dict:
 
 
 def final_metrics(network, data: TrainingData, run, best) -> dict:
-    """Training size, plus the LOSO numbers of the CV run named by ``cv_run`` (prefixed ``loso_``)."""
+    """Training size, plus the CV numbers of the run named by ``cv_run`` (prefixed :data:`CV_PREFIX`)."""
     metrics = {"train_copies": len(data.copies)}
     if run.config.get("cv_run"):
         cv_dir = Path(run.config["cv_run"])
         cv_dir = cv_dir if cv_dir.is_absolute() else REPO_ROOT / cv_dir
         rows = json.loads((cv_dir / "cv_results.json").read_text())
-        metrics.update({f"loso_{k}": v for k, v in summarise(rows).items() if v is not None})
+        metrics.update({CV_PREFIX + k: v for k, v in summarise(rows).items() if v is not None})
     return metrics
 
 
