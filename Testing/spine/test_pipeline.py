@@ -36,7 +36,7 @@ class NotSpine:
 
     class Check:
         is_spine = False
-        warnings = ["looks like a brain MRI"]
+        warnings = ("looks like a brain MRI",)
 
         def as_dict(self):
             return {"anatomy": {"label": "brain", "probabilities": {"brain": 0.9, "spine": 0.1}}}

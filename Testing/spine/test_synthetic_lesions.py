@@ -12,7 +12,7 @@ SPACING = (1.0, 0.5, 0.5)  # (S, A, R) mm
 @pytest.fixture
 def cord_scan():
     """A T2-like canonical volume [S, A, R]: bright CSF ring around a darker vertical cord (r 5 mm)."""
-    s, a, r = np.indices((60, 48, 48)).astype(float)
+    _, a, r = np.indices((60, 48, 48)).astype(float)
     radius = np.hypot((a - 24) * 0.5, (r - 24) * 0.5)
     cord = radius <= 5.0
     image = np.where(cord, 300.0, np.where(radius <= 8.0, 900.0, 200.0)).astype(np.float32)

@@ -18,11 +18,15 @@ from ..imageio import read_image, write_image
 from ..results import (
     MISSING_MRML_WARNING,
     base_record,
-    check_replaceable as check_folder_replaceable,
     read_record,
-    write_case as write_case_folder,
     write_json,
     write_segmentation_file,
+)
+from ..results import (
+    check_replaceable as check_folder_replaceable,
+)
+from ..results import (
+    write_case as write_case_folder,
 )
 from .labels import SEGMENTS, label_table
 from .overlay import render_overlay
@@ -68,9 +72,9 @@ def result_record(result: SpineResult, input_name: str) -> dict:
 def overlay_lines(result: SpineResult, input_name: str) -> list[str]:
     cord = result.cord
     csa = "-" if cord.get("csa_mm2_mean") is None else f"{cord['csa_mm2_mean']:.1f}"
-    return [f"{input_name}: cord {cord['volume_mm3'] / 1000:.2f} cm3, length {cord['length_mm']:.0f} mm, "
-            f"mean CSA {csa} mm2; lesions {result.lesion_count} ({result.lesion_volume_mm3:.0f} mm3)"] + \
-        [f"warning: {w}" for w in result.warnings]
+    summary = (f"{input_name}: cord {cord['volume_mm3'] / 1000:.2f} cm3, length {cord['length_mm']:.0f} mm, "
+               f"mean CSA {csa} mm2; lesions {result.lesion_count} ({result.lesion_volume_mm3:.0f} mm3)")
+    return [summary] + [f"warning: {w}" for w in result.warnings]
 
 
 def write_lesion_table(lesions: list[dict], path: Path) -> Path:

@@ -23,11 +23,11 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from ...spine.cord import INPLANE_MM, WINDOW, cord_on_input
+from ...spine.cord import INPLANE_MM, cord_on_input
 from ...spine.grid import to_canonical
 from ...spine.slices import normalize_intensity
-from ..device import seed_everything
 from ..config import REPO_ROOT, resolve_data_root
+from ..device import seed_everything
 from ..export import export_onnx
 from ..loop import build_optimizer, build_schedule
 from ..runs import save_metrics, start_run

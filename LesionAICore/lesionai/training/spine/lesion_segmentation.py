@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from scipy import ndimage
 from tqdm import tqdm
 
-from ...spine.lesions import WINDOW, cord_window_centres, lesion_mask, lesion_probability
+from ...spine.lesions import cord_window_centres, lesion_mask, lesion_probability
 from ...spine.slices import windows
 from ...spine.synthetic_lesions import insert_lesions
 from ..config import REPO_ROOT, resolve_data_root
