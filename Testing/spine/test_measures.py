@@ -69,3 +69,19 @@ def test_vertebral_level_is_interpolated_between_landmarks():
     assert estimate_level(np.array([0.0, 0.0, 70.0]), landmarks) == "C4"
     assert estimate_level(np.array([0.0, 0.0, 10.0]), landmarks) == "C6"
     assert estimate_level(np.array([0.0, 0.0, 10.0]), []) is None
+
+
+def test_levels_of_real_landmark_labels_run_down_the_cord(shared_data):
+    from lesionai.imageio import read_image
+    from lesionai.spine.measures import landmarks_from_labels
+
+    path = shared_data / "spine" / "sct_2014" / "errsm_23" / "t2_landmarks_C2_T2.nii.gz"
+    if not path.is_file():
+        pytest.skip("errsm_23 landmark labels are not in the development data")
+    labels = read_image(path)
+    landmarks = landmarks_from_labels(labels.array, labels.geometry)
+    by_level = {level: point for point, level in landmarks}
+    assert sorted(by_level) == [2, 9] and by_level[2][2] > by_level[9][2]  # C2 above T2
+    assert estimate_level(by_level[9], landmarks) == "T2"
+    assert estimate_level(by_level[2] + (by_level[9] - by_level[2]) / 7, landmarks) == "C3"
+    assert estimate_level(by_level[2] + [0, 0, 30], landmarks) == "C2"  # above the top landmark
