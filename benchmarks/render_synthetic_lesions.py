@@ -16,9 +16,9 @@ from scipy import ndimage
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "LesionAICore"))
 
-from lesionai.phantoms.spine import generate_spine_phantom  # noqa: E402
-from lesionai.spine.grid import to_canonical  # noqa: E402
-from lesionai.spine.synthetic_lesions import insert_lesions  # noqa: E402
+from lesionai.phantoms.spine import generate_spine_phantom
+from lesionai.spine.grid import to_canonical
+from lesionai.spine.synthetic_lesions import insert_lesions
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -47,19 +47,19 @@ def sagittal_pair(seed: int) -> list[PILImage.Image]:
     r = int(np.argmax(inserted.mask.sum(axis=(0, 1))))
     low, high = np.percentile(before, [1, 99.5])
     scale = (spacing[0] * 1.6, spacing[1] * 1.6)
-    plane = lambda array: array[::-1, ::-1, r]  # noqa: E731 -- superior up, anterior left
+    plane = lambda array: array[::-1, ::-1, r]
     empty = np.zeros_like(plane(inserted.mask), bool)
     return [panel(plane(before), empty, scale, low, high), panel(plane(inserted.image), empty, scale, low, high),
             panel(plane(inserted.image), plane(inserted.mask) > 0, scale, low, high)]
 
 
 def axial_pair(seed: int) -> list[PILImage.Image]:
-    before, inserted, spacing = canonical_with_lesions("axial", "T1w", seed)
+    before, inserted, _ = canonical_with_lesions("axial", "T1w", seed)
     k = int(np.argmax(inserted.mask.sum(axis=(1, 2))))
     cord_a, cord_r = np.argwhere(inserted.mask[k]).mean(axis=0).astype(int)
     window = (slice(max(cord_a - 40, 0), cord_a + 40), slice(max(cord_r - 40, 0), cord_r + 40))
     low, high = np.percentile(before, [1, 99.5])
-    crop = lambda array: array[k][window][::-1, ::-1]  # noqa: E731 -- anterior up, patient's right left
+    crop = lambda array: array[k][window][::-1, ::-1]
     empty = np.zeros_like(crop(before), bool)
     return [panel(crop(before), empty, (4, 4), low, high), panel(crop(inserted.image), empty, (4, 4), low, high),
             panel(crop(inserted.image), crop(inserted.mask) > 0, (4, 4), low, high)]
