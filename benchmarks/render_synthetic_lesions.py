@@ -47,7 +47,7 @@ def sagittal_pair(seed: int) -> list[PILImage.Image]:
     r = int(np.argmax(inserted.mask.sum(axis=(0, 1))))
     low, high = np.percentile(before, [1, 99.5])
     scale = (spacing[0] * 1.6, spacing[1] * 1.6)
-    plane = lambda array: array[::-1, ::-1, r]
+    plane = lambda array: array[::-1, ::-1, r]  # superior up, anterior left
     empty = np.zeros_like(plane(inserted.mask), bool)
     return [panel(plane(before), empty, scale, low, high), panel(plane(inserted.image), empty, scale, low, high),
             panel(plane(inserted.image), plane(inserted.mask) > 0, scale, low, high)]
@@ -59,7 +59,7 @@ def axial_pair(seed: int) -> list[PILImage.Image]:
     cord_a, cord_r = np.argwhere(inserted.mask[k]).mean(axis=0).astype(int)
     window = (slice(max(cord_a - 40, 0), cord_a + 40), slice(max(cord_r - 40, 0), cord_r + 40))
     low, high = np.percentile(before, [1, 99.5])
-    crop = lambda array: array[k][window][::-1, ::-1]
+    crop = lambda array: array[k][window][::-1, ::-1]  # anterior up, patient's right on the left
     empty = np.zeros_like(crop(before), bool)
     return [panel(crop(before), empty, (4, 4), low, high), panel(crop(inserted.image), empty, (4, 4), low, high),
             panel(crop(inserted.image), crop(inserted.mask) > 0, (4, 4), low, high)]
