@@ -134,6 +134,7 @@ def test_the_packaged_scan_check_runs_by_default(shipped, registry, spine_data):
     result = SpinePipeline(registry=registry, threads=2).run(read_image(spine_data / "sct_2014/errsm_18/gre.nii.gz"))
     assert result.scan_check["anatomy"]["label"] == "spine"
     assert result.labels.array.any()
+    assert "spine-scan-check" in result.models
 
 
 def test_a_look_alike_blob_does_not_move_the_cord_window():

@@ -28,6 +28,7 @@ from .measures import cord_measures, lesion_measures, voxel_volume_mm3
 
 CORD_MODEL = "spine-cord-unet"
 LESION_MODEL = "spine-lesion-attention-unet"
+SCAN_CHECK_MODEL = "spine-scan-check"
 Progress = Callable[[float, str], None]
 STRUCTURAL_CONTRASTS = ("T1w", "T2w", "T2*w", "STIR", "PD", "MT")
 
@@ -83,6 +84,7 @@ class SpinePipeline:
         self.segment_lesions = lesions
         self.force = force
         self.scan_checker = default_scan_checker(self.registry, threads) if scan_checker == "auto" else scan_checker
+        self.packaged_check = scan_checker == "auto" and self.scan_checker is not None
 
     def predictor(self, model_id: str):
         """The registered network ``model_id`` as a predictor (``[N, 1, H, W]`` -> logits)."""
@@ -159,7 +161,8 @@ class SpinePipeline:
                            self.model_versions(), time.perf_counter() - started)
 
     def model_versions(self) -> dict[str, str]:
-        wanted = (CORD_MODEL, LESION_MODEL) if self.segment_lesions else (CORD_MODEL,)
+        wanted = ((SCAN_CHECK_MODEL,) if self.packaged_check else ()) + (CORD_MODEL,) + \
+            ((LESION_MODEL,) if self.segment_lesions else ())
         return {model_id: self.registry.get(model_id).version for model_id in wanted if model_id in self.registry}
 
 
