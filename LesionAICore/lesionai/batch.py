@@ -67,7 +67,7 @@ def run_batch(task_name: str, inputs: list[Path], output: Path, overwrite: bool 
         step = reporter.scaled(index / len(inputs), (index + 1) / len(inputs)) if reporter else None
         try:
             outputs.check_replaceable(output / name, overwrite)
-            image = read_image(path)
+            image = read_image(path, series=chosen.reads_series)
             result = pipelines.for_input(path).run(image, progress=step.progress if step else None)
             case_dir = outputs.write_case(image, result, output / name, path.name, overwrite=overwrite)
         except Exception as error:  # one bad input must not end the batch; anything unexpected is reported too

@@ -41,12 +41,14 @@ SITK_SUFFIXES = {".nrrd": "nrrd", ".nhdr": "nrrd", ".nii": "nifti", ".nii.gz": "
 # Entry points
 
 
-def read_image(path) -> Image:
+def read_image(path, series: bool = False) -> Image:
     """Read a DICOM file or series folder, a picture, or an NRRD/NIfTI/MetaImage file.
 
     Returns an :class:`Image` with array ``[k, j, i]`` and RAS geometry; a radiograph has shape
-    ``(1, rows, cols)``. Raises :class:`InputError` naming the file when it is missing, not an
-    image, corrupt, truncated or empty, and :class:`DependencyError` when a decoder is missing.
+    ``(1, rows, cols)``. With ``series``, a 4D NIfTI/NRRD/MetaImage file (e.g. DWI, fMRI) is read
+    whole: array ``[t, k, j, i]``, the geometry of one volume and ``metadata["volumes"]`` = t;
+    without it a 4D file is refused. Raises :class:`InputError` naming the file when it is missing,
+    not an image, corrupt, truncated or empty, and :class:`DependencyError` when a decoder is missing.
 
     >>> read_image("chest.dcm").array.shape          # doctest: +SKIP
     (1, 2048, 2048)
@@ -58,7 +60,7 @@ def read_image(path) -> Image:
         return read_dicom_folder(path)
     kind = _file_kind(path)
     if kind in SITK_SUFFIXES.values():
-        return _read_sitk_file(path, kind)
+        return _read_sitk_file(path, kind, series)
     if kind in PICTURE_FORMATS:
         return _read_picture(path, kind)
     return read_dicom_file(path)
@@ -158,13 +160,15 @@ def _sitk_kind(path: Path) -> str | None:
 # NRRD / NIfTI / MetaImage
 
 
-def _read_sitk_file(path: Path, kind: str) -> Image:
+def _read_sitk_file(path: Path, kind: str, series: bool = False) -> Image:
     import SimpleITK as sitk
 
     try:
         sitk_image = sitk.ReadImage(str(path))
     except RuntimeError as error:
         raise InputError(f"{path} is not a readable {kind} file: {first_line(error)}") from error
+    if series and sitk_image.GetDimension() == 4 and sitk_image.GetSize()[3] > 1:
+        return _read_volume_series(sitk_image, path, kind)
     sitk_image = _squeeze_to_3d(sitk_image, path)
     if sitk_image.GetNumberOfComponentsPerPixel() > 1:
         sitk_image = _sitkluma(sitk_image, path)
@@ -174,6 +178,21 @@ def _read_sitk_file(path: Path, kind: str) -> Image:
         image.array = image.array.astype(np.float32)
     _require_pixels(image.array, path)
     return image
+
+
+def _read_volume_series(sitk_image, path: Path, kind: str) -> Image:
+    """A 4D file as one :class:`Image`: array ``[t, k, j, i]`` on the grid of its first volume."""
+    import SimpleITK as sitk
+
+    size = list(sitk_image.GetSize())
+    volumes = [sitk.Extract(sitk_image, size[:3] + [0], [0, 0, 0, t]) for t in range(size[3])]
+    first = image_from_sitk(volumes[0], {"source_path": str(path), "format": kind, "pixel_spacing_known": True,
+                                         "volumes": size[3]})
+    array = np.stack([sitk.GetArrayFromImage(volume) for volume in volumes])
+    if not np.issubdtype(array.dtype, np.integer):
+        array = array.astype(np.float32)
+    _require_pixels(array, path)
+    return Image(array, first.geometry, first.metadata)
 
 
 def _squeeze_to_3d(sitk_image, path: Path):

@@ -45,6 +45,7 @@ class Task:
     options: tuple[Option, ...] = ()
     unit: str = "image"
     case_options: str | None = None
+    reads_series: bool = False  # 4D files are read whole (the pipeline picks a volume or refuses)
 
     @property
     def pipeline_class(self):
@@ -112,6 +113,7 @@ TASKS: dict[str, Task] = {
                                            "help": "segment even when the scan check says it is not a spinal MRI"}),
         ),
         unit="volume",
+        reads_series=True,
     ),
     "nodule": Task(
         name="nodule",

@@ -404,3 +404,18 @@ def test_real_series_matches_simpleitk(dicom_data):
 def test_real_files_that_are_not_one_image(dicom_data, relative, message):
     with pytest.raises(InputError, match=message):
         read_image(dicom_data / relative)
+
+
+def test_a_4d_file_is_refused_unless_a_series_is_asked_for(tmp_path):
+    import SimpleITK as sitk
+
+    volumes = [sitk.GetImageFromArray(np.full((3, 4, 5), float(t), np.float32)) for t in range(2)]
+    for volume in volumes:
+        volume.SetSpacing((0.5, 0.5, 2.0))
+    path = tmp_path / "series.nii.gz"
+    sitk.WriteImage(sitk.JoinSeries(volumes), str(path))
+    with pytest.raises(InputError, match="4D image"):
+        read_image(path)
+    series = read_image(path, series=True)
+    assert series.array.shape == (2, 3, 4, 5) and series.metadata["volumes"] == 2
+    assert series.geometry.spacing == (0.5, 0.5, 2.0) and series.array[1].min() == 1.0

@@ -89,3 +89,22 @@ def test_overlay_draws_axial_scans_too(tmp_path):
     result = SpineResult(labels, None, cord, lesions, [], {}, 0.1)
     case = outputs.write_case(phantom.image, result, tmp_path / "axial", "axial.nrrd")
     assert (case / "overlay.png").stat().st_size > 1000
+
+
+def test_a_structural_4d_file_is_segmented_on_its_first_volume_with_a_warning(tmp_path):
+    import json
+
+    import SimpleITK as sitk
+
+    from lesionai import cli
+    from lesionai.imageio import image_to_sitk
+    from lesionai.phantoms.spine import generate_spine_phantom
+
+    volume = image_to_sitk(generate_spine_phantom(seed=5).image)
+    series = sitk.JoinSeries([volume, volume])
+    series.SetSpacing(volume.GetSpacing() + (1.0,))
+    path = tmp_path / "t2-repeated.nii.gz"
+    sitk.WriteImage(series, str(path))
+    assert cli.main(["spine", str(path), "-o", str(tmp_path / "out"), "--progress", "none"]) == 0
+    record = json.loads((tmp_path / "out" / "t2-repeated" / "result.json").read_text())
+    assert any("first volume" in warning for warning in record["warnings"]) and record["cord"]["volume_mm3"] > 0
