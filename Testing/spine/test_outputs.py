@@ -108,3 +108,14 @@ def test_a_structural_4d_file_is_segmented_on_its_first_volume_with_a_warning(tm
     assert cli.main(["spine", str(path), "-o", str(tmp_path / "out"), "--progress", "none"]) == 0
     record = json.loads((tmp_path / "out" / "t2-repeated" / "result.json").read_text())
     assert any("first volume" in warning for warning in record["warnings"]) and record["cord"]["volume_mm3"] > 0
+
+
+def test_the_demo_report_table_lists_the_cord_then_each_lesion():
+    from lesionai.spine.outputs import report_table
+
+    record = {"cord": {"volume_mm3": 2310.5, "length_mm": 120.0, "csa_mm2_mean": 71.2},
+              "scan_check": {"anatomy": {"label": "spine"}, "view": {"label": "sagittal"}},
+              "lesions": [{"index": 1, "volume_mm3": 20.0, "length_mm": 6.0, "largest_axial_area_mm2": 4.5}]}
+    key, rows = report_table(record)
+    assert key == "structure" and list(rows) == ["spinal cord", "lesion 1"]
+    assert rows["spinal cord"]["mean_csa_mm2"] == 71.2 and rows["spinal cord"]["anatomy"] == "spine"

@@ -97,3 +97,15 @@ def read_case(case_dir: Path) -> SpineResult:
     return SpineResult(labels=labels, scan_check=record.get("scan_check"), cord=record["cord"],
                        lesions=list(record.get("lesions", [])), warnings=list(record.get("warnings", [])),
                        models=record.get("models", {}), timing_s=float(record.get("timing_s", 0.0)))
+
+
+def report_table(record: dict) -> tuple[str, dict[str, dict]]:
+    """The demo report's table of a ``result.json`` record: the cord, then one row per lesion."""
+    cord, check = record["cord"], record.get("scan_check") or {}
+    labels = {stage: check[stage]["label"] for stage in ("anatomy", "view", "contrast") if stage in check}
+    rows = {"spinal cord": {"volume_mm3": cord["volume_mm3"], "length_mm": cord["length_mm"],
+                            "mean_csa_mm2": cord["csa_mm2_mean"], **labels}}
+    for lesion in record.get("lesions", []):
+        rows[f"lesion {lesion['index']}"] = {"volume_mm3": lesion["volume_mm3"], "length_mm": lesion["length_mm"],
+                                             "largest_axial_area_mm2": lesion["largest_axial_area_mm2"]}
+    return "structure", rows
