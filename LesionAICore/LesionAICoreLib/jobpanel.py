@@ -5,6 +5,7 @@ A module panel subclasses :class:`JobPanel`, builds its widgets (``applyButton``
 Cancel and scene close signal the child and return at once; the timer finishes the job.
 """
 
+import ctk
 import qt
 import slicer
 
@@ -21,6 +22,50 @@ class JobPanel:
         self._pollTimer = qt.QTimer()
         self._pollTimer.setInterval(POLL_INTERVAL_MS)
         self._pollTimer.connect("timeout()", self.onPollJob)
+
+    def section(self, layout, title, kind=qt.QFormLayout):
+        """A collapsible section titled ``title`` added to ``layout``; returns its inner layout."""
+        section = ctk.ctkCollapsibleButton()
+        section.text = title
+        layout.addWidget(section)
+        return kind(section)
+
+    def nodeSelector(self, nodeTypes, toolTip, noneEnabled=False):
+        """A node combo box of ``nodeTypes`` on the application's scene."""
+        selector = slicer.qMRMLNodeComboBox()
+        selector.nodeTypes = nodeTypes
+        selector.addEnabled = selector.removeEnabled = False
+        selector.noneEnabled = noneEnabled
+        selector.setMRMLScene(slicer.mrmlScene)
+        selector.toolTip = toolTip
+        return selector
+
+    def addRunRows(self, form, sampleText, sampleToolTip=""):
+        """The sample button, Apply/Cancel and the progress bar, as the last rows of ``form``."""
+        self.sampleButton = qt.QPushButton(sampleText)
+        self.sampleButton.toolTip = sampleToolTip
+        self.sampleButton.connect("clicked(bool)", self.onSampleButton)
+        self.applyButton = qt.QPushButton("Apply")
+        self.applyButton.connect("clicked(bool)", self.onApplyButton)
+        self.progressBar = qt.QProgressBar()
+        for widget in (self.sampleButton, self.applyButton, self.progressBar):
+            form.addRow(widget)
+
+    def addResultWidgets(self, column, headline):
+        """``headline`` (large type), the warnings label and a table view, added to ``column``."""
+        headline.setStyleSheet("font-size: 14pt; font-weight: bold")
+        headline.wordWrap = True
+        self.warningsLabel = qt.QLabel("")
+        self.warningsLabel.setStyleSheet("color: #c05000")
+        self.warningsLabel.wordWrap = True
+        self.tableView = slicer.qMRMLTableView()
+        self.tableView.setMRMLScene(slicer.mrmlScene)
+        for widget in (headline, self.warningsLabel, self.tableView):
+            column.addWidget(widget)
+
+    def onSampleButton(self):
+        """Add the module's sample data (panels that show a sample button provide it)."""
+        raise NotImplementedError
 
     def startJob(self):
         """Start and return the module's job (a ``lesionai.slicer.jobs.TaskJob``)."""

@@ -6,7 +6,6 @@ Needs the Slicer application (Qt); the module file creates it with its logic
 plot and the segmentation in 2D and 3D.
 """
 
-import ctk
 import qt
 import slicer
 from LesionAICoreLib.jobpanel import JobPanel
@@ -25,46 +24,24 @@ class LesionSegmentationPanel(JobPanel):
         self.setRunning(False)
 
     def _buildInputs(self, layout):
-        section = ctk.ctkCollapsibleButton()
-        section.text = "Input"
-        form = qt.QFormLayout(section)
-        self.inputSelector = slicer.qMRMLNodeComboBox()
-        self.inputSelector.nodeTypes = ["vtkMRMLScalarVolumeNode"]
-        self.inputSelector.addEnabled = self.inputSelector.removeEnabled = False
-        self.inputSelector.setMRMLScene(slicer.mrmlScene)
-        self.inputSelector.toolTip = "Spinal MRI volume (sagittal or axial; T1w, T2w, T2*w, ...)"
+        form = self.section(layout, "Input")
+        self.inputSelector = self.nodeSelector(["vtkMRMLScalarVolumeNode"],
+                                               "Spinal MRI volume (sagittal or axial; T1w, T2w, T2*w, ...)")
         form.addRow("Spinal MRI:", self.inputSelector)
         self.lesionsCheckBox = qt.QCheckBox("Segment lesions")
         self.lesionsCheckBox.checked = True
         form.addRow(self.lesionsCheckBox)
         self.forceCheckBox = qt.QCheckBox("Process even if the scan check says it is not a spinal MRI")
         form.addRow(self.forceCheckBox)
-        self.sampleButton = qt.QPushButton("Add a sample spine MRI")
-        self.sampleButton.toolTip = "A generated T2w spine phantom with two lesions: no patient data needed"
-        self.sampleButton.connect("clicked(bool)", self.onSampleButton)
-        form.addRow(self.sampleButton)
-        self.applyButton = qt.QPushButton("Apply")
-        self.applyButton.connect("clicked(bool)", self.onApplyButton)
-        form.addRow(self.applyButton)
-        self.progressBar = qt.QProgressBar()
-        form.addRow(self.progressBar)
-        layout.addWidget(section)
+        self.addRunRows(form, "Add a sample spine MRI",
+                        "A generated T2w spine phantom with two lesions: no patient data needed")
 
     def _buildResults(self, layout):
-        section = ctk.ctkCollapsibleButton()
-        section.text = "Results"
-        column = qt.QVBoxLayout(section)
+        column = self.section(layout, "Results", qt.QVBoxLayout)
         self.scanCheckLabel = qt.QLabel("")
-        self.scanCheckLabel.setStyleSheet("font-size: 14pt; font-weight: bold")
         self.summaryLabel = qt.QLabel("")
-        self.warningsLabel = qt.QLabel("")
-        self.warningsLabel.setStyleSheet("color: #c05000")
-        self.warningsLabel.wordWrap = True
-        self.lesionTableView = slicer.qMRMLTableView()
-        self.lesionTableView.setMRMLScene(slicer.mrmlScene)
-        for widget in (self.scanCheckLabel, self.summaryLabel, self.warningsLabel, self.lesionTableView):
-            column.addWidget(widget)
-        layout.addWidget(section)
+        column.addWidget(self.summaryLabel)
+        self.addResultWidgets(column, self.scanCheckLabel)
 
     def onSampleButton(self):
         with slicer.util.tryWithErrorDisplay("Could not add the sample volume.", waitCursor=True):
@@ -86,7 +63,7 @@ class LesionSegmentationPanel(JobPanel):
                   if stage in check]
         self.scanCheckLabel.text = " | ".join(stages) or "scan check not available"
         self.summaryLabel.text = nodes.summary
-        self.lesionTableView.setMRMLTableNode(nodes.lesion_table)
+        self.tableView.setMRMLTableNode(nodes.lesion_table)
         self.showWarnings(nodes.warnings)
         slicer.modules.plots.logic().ShowChartInLayout(nodes.csa_plot)
         slicer.util.setSliceViewerLayers(background=self.inputSelector.currentNode())

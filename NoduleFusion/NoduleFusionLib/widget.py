@@ -6,7 +6,6 @@ background one after the other; when all are done their nodes are added together
 per point). What a probability means is always shown beside it.
 """
 
-import ctk
 import qt
 import slicer
 from LesionAICoreLib.jobpanel import JobPanel
@@ -32,12 +31,22 @@ class NoduleFusionPanel(JobPanel):
         self.setRunning(False)
 
     def _buildInputs(self, layout):
-        section = ctk.ctkCollapsibleButton()
-        section.text = "Input"
-        form = qt.QFormLayout(section)
-        self.inputSelector = self._selector(["vtkMRMLScalarVolumeNode"], "Chest CT in Hounsfield units")
+        form = self.section(layout, "Input")
+        self.inputSelector = self.nodeSelector(["vtkMRMLScalarVolumeNode"], "Chest CT in Hounsfield units")
         form.addRow("Chest CT:", self.inputSelector)
-        self.pointsSelector = self._selector(["vtkMRMLMarkupsFiducialNode"], "One point on each nodule")
+        form.addRow("Nodule points:", self._pointsRow())
+        self.ageSpinBox = qt.QSpinBox()
+        self.ageSpinBox.setRange(0, 120)
+        self.ageSpinBox.specialValueText = "not given"
+        form.addRow("Age (years):", self.ageSpinBox)
+        self.sexComboBox = qt.QComboBox()
+        self.sexComboBox.addItems(["not given", "F", "M"])
+        form.addRow("Sex:", self.sexComboBox)
+        self.addRunRows(form, "Add a sample CT with a nodule", "A generated lung CT block with a part-solid nodule")
+
+    def _pointsRow(self):
+        self.pointsSelector = self.nodeSelector(["vtkMRMLMarkupsFiducialNode"], "One point on each nodule",
+                                                noneEnabled=True)
         self.pointsSelector.addEnabled = True
         self.placeWidget = slicer.qSlicerMarkupsPlaceWidget()
         self.placeWidget.setMRMLScene(slicer.mrmlScene)
@@ -46,48 +55,11 @@ class NoduleFusionPanel(JobPanel):
         row = qt.QHBoxLayout()
         row.addWidget(self.pointsSelector)
         row.addWidget(self.placeWidget)
-        form.addRow("Nodule points:", row)
-        self.ageSpinBox = qt.QSpinBox()
-        self.ageSpinBox.setRange(0, 120)
-        self.ageSpinBox.specialValueText = "not given"
-        form.addRow("Age (years):", self.ageSpinBox)
-        self.sexComboBox = qt.QComboBox()
-        self.sexComboBox.addItems(["not given", "F", "M"])
-        form.addRow("Sex:", self.sexComboBox)
-        self.sampleButton = qt.QPushButton("Add a sample CT with a nodule")
-        self.sampleButton.connect("clicked(bool)", self.onSampleButton)
-        form.addRow(self.sampleButton)
-        self.applyButton = qt.QPushButton("Apply")
-        self.applyButton.connect("clicked(bool)", self.onApplyButton)
-        form.addRow(self.applyButton)
-        self.progressBar = qt.QProgressBar()
-        form.addRow(self.progressBar)
-        layout.addWidget(section)
-
-    def _selector(self, nodeTypes, toolTip):
-        selector = slicer.qMRMLNodeComboBox()
-        selector.nodeTypes = nodeTypes
-        selector.addEnabled = selector.removeEnabled = False
-        selector.noneEnabled = True
-        selector.setMRMLScene(slicer.mrmlScene)
-        selector.toolTip = toolTip
-        return selector
+        return row
 
     def _buildResults(self, layout):
-        section = ctk.ctkCollapsibleButton()
-        section.text = "Results"
-        column = qt.QVBoxLayout(section)
         self.probabilityLabel = qt.QLabel("")
-        self.probabilityLabel.setStyleSheet("font-size: 14pt; font-weight: bold")
-        self.probabilityLabel.wordWrap = True
-        self.warningsLabel = qt.QLabel("")
-        self.warningsLabel.setStyleSheet("color: #c05000")
-        self.warningsLabel.wordWrap = True
-        self.tableView = slicer.qMRMLTableView()
-        self.tableView.setMRMLScene(slicer.mrmlScene)
-        for widget in (self.probabilityLabel, self.warningsLabel, self.tableView):
-            column.addWidget(widget)
-        layout.addWidget(section)
+        self.addResultWidgets(self.section(layout, "Results", qt.QVBoxLayout), self.probabilityLabel)
 
     def onSampleButton(self):
         with slicer.util.tryWithErrorDisplay("Could not add the sample CT.", waitCursor=True):
