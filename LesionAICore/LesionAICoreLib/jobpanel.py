@@ -88,12 +88,15 @@ class JobPanel:
 
     def dependenciesReady(self) -> bool:
         """Ask once, outside any busy cursor, to install what the module lacks; False if declined."""
+        from lesionai.errors import DependencyError
         from lesionai.slicer.dependencies import ensure_in_slicer
 
-        with slicer.util.tryWithErrorDisplay(f"{self.title} cannot run without its Python packages."):
+        try:
             ensure_in_slicer(self.title)
-            return True
-        return False
+        except DependencyError as error:
+            slicer.util.errorDisplay(f"{self.title} cannot run without its Python packages.\n\n{error}")
+            return False
+        return True
 
     def onPollJob(self):
         for event in self._job.poll():

@@ -143,3 +143,20 @@ def test_nodule_panel_runs_one_job_per_point_and_adds_them_together(fake_applica
     assert logic.started[0][2] == {"age": 61, "sex": "F"}
     assert added == [(["a nodule result"] * 2, [(1.0, 2.0, 3.0), (4.0, 5.0, 6.0)])]
     assert panel.probabilityLabel.text == "nodule 1: p = 0.80" and panel._job is None
+
+
+def test_a_declined_install_starts_nothing_and_says_why(fake_application, monkeypatch):
+    import lesionai.slicer.dependencies as dependencies
+    from lesionai.errors import DependencyError
+    from LesionSegmentationLib.widget import LesionSegmentationPanel
+
+    def decline(title):
+        raise DependencyError("the user declined installing onnxruntime")
+
+    monkeypatch.setattr(dependencies, "ensure_in_slicer", decline)
+    logic = FakeLogic(spine_nodes())
+    panel = LesionSegmentationPanel(MagicMock(), logic)
+    panel.onApplyButton()
+    assert not logic.started and panel._job is None
+    (message,), _ = slicer.util.errorDisplay.call_args
+    assert "declined installing onnxruntime" in message
