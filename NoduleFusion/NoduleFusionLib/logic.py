@@ -11,7 +11,7 @@ transaction (a failure leaves the scene as it was):
   branch probabilities, texture class, CTR and the published features with their units).
 
 >>> nodes = NoduleFusionLogic().process(ct_node, (-80.2, 93.9, -146.3))      # doctest: +SKIP
->>> nodes.rows[0]["probability"], nodes.task                                  # doctest: +SKIP
+>>> nodes.table.GetNumberOfRows(), nodes.task                                 # doctest: +SKIP
 """
 
 from __future__ import annotations
