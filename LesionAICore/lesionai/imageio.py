@@ -55,7 +55,7 @@ def read_image(path, series: bool = False) -> Image:
     """
     path = Path(path)
     if not path.exists():
-        raise InputError(f"Input file not found: {path}")
+        raise InputError(_missing_input_message(path))
     if path.is_dir():
         return read_dicom_folder(path)
     kind = _file_kind(path)
@@ -64,6 +64,21 @@ def read_image(path, series: bool = False) -> Image:
     if kind in PICTURE_FORMATS:
         return _read_picture(path, kind)
     return read_dicom_file(path)
+
+
+def _missing_input_message(path: Path) -> str:
+    """Why ``path`` cannot be opened: a symbolic link loop, a broken link, or nothing there."""
+    import errno
+    import os
+
+    if not path.is_symlink():
+        return f"Input file not found: {path}"
+    try:
+        os.stat(path)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            return f"{path} is a symbolic link loop (the link leads back to itself); point it at the image"
+    return f"{path} is a broken symbolic link: its target {os.readlink(path)} does not exist"
 
 
 def write_image(image: Image, path) -> Path:

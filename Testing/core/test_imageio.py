@@ -419,3 +419,16 @@ def test_a_4d_file_is_refused_unless_a_series_is_asked_for(tmp_path):
     series = read_image(path, series=True)
     assert series.array.shape == (2, 3, 4, 5) and series.metadata["volumes"] == 2
     assert series.geometry.spacing == (0.5, 0.5, 2.0) and series.array[1].min() == 1.0
+
+
+def test_a_symbolic_link_loop_and_a_broken_link_are_named_as_such(tmp_path):
+    loop = tmp_path / "loop.nii.gz"
+    loop.symlink_to(loop)
+    broken = tmp_path / "broken.nii.gz"
+    broken.symlink_to(tmp_path / "moved-away.nii.gz")
+    with pytest.raises(InputError, match="symbolic link loop"):
+        read_image(loop)
+    with pytest.raises(InputError, match="broken symbolic link: its target .*moved-away.nii.gz does not exist"):
+        read_image(broken)
+    with pytest.raises(InputError, match="Input file not found"):
+        read_image(tmp_path / "never-there.nii.gz")
