@@ -69,6 +69,7 @@ def run_batch(task_name: str, inputs: list[Path], output: Path, overwrite: bool 
             outputs.check_replaceable(output / name, overwrite)
             image = read_image(path, series=chosen.reads_series)
             result = pipelines.for_input(path).run(image, progress=step.progress if step else None)
+            result.warnings[:0] = image.metadata.get("read_warnings", [])  # e.g. files a DICOM folder held
             case_dir = outputs.write_case(image, result, output / name, path.name, overwrite=overwrite)
         except Exception as error:  # one bad input must not end the batch; anything unexpected is reported too
             message = str(error) if isinstance(error, LesionAIError) else f"unexpected {type(error).__name__}: {error}"

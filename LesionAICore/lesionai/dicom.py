@@ -260,9 +260,9 @@ def read_dicom_folder(folder: Path) -> Image:
     Slices are ordered along the slice normal; unequal gaps, mixed grids or several series raise
     :class:`InputError`.
     """
-    slices = _series_slices(folder)
+    slices, ignored = _series_slices(folder)
     if len(slices) == 1:
-        return read_dicom_file(slices[0].path)
+        return _with_ignored_files(read_dicom_file(slices[0].path), ignored)
     ordered, slice_mm = _stack_order(slices, folder)
     datasets = [_read_dicom_dataset(item.path) for item in ordered]
     for dataset, item in zip(datasets, ordered):
@@ -274,17 +274,33 @@ def read_dicom_folder(folder: Path) -> Image:
                         geometry.direction)
     metadata = _dicom_metadata(first, folder, spacing_known)
     metadata["slice_count"] = len(ordered)
-    return Image(volume, geometry, metadata)
+    return _with_ignored_files(Image(volume, geometry, metadata), ignored)
 
 
-def _series_slices(folder: Path) -> list[_SeriesSlice]:
-    """Headers of the image files directly in ``folder``; exactly one series is accepted."""
+IGNORED_NAMES_SHOWN = 5
+
+
+def _with_ignored_files(image: Image, ignored: list[str]) -> Image:
+    """``image`` with a reading warning (``metadata["read_warnings"]``) naming the files left out."""
+    if ignored:
+        shown = ", ".join(ignored[:IGNORED_NAMES_SHOWN]) + (", ..." if len(ignored) > IGNORED_NAMES_SHOWN else "")
+        image.metadata.setdefault("read_warnings", []).append(
+            f"{len(ignored)} file(s) in the folder are not DICOM images and were ignored: {shown}")
+    return image
+
+
+def _series_slices(folder: Path) -> tuple[list[_SeriesSlice], list[str]]:
+    """Headers of the image files directly in ``folder`` (exactly one series is accepted), and the
+    names of the other files, which are not DICOM images."""
     series: dict[str, list[_SeriesSlice]] = {}
+    ignored = []
     for path in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")):
         dataset = _image_header_or_none(path)
-        if dataset is not None:
-            uid = str(dataset.get("SeriesInstanceUID", ""))
-            series.setdefault(uid, []).append(_SeriesSlice(path, dataset))
+        if dataset is None:
+            ignored.append(path.name)
+            continue
+        uid = str(dataset.get("SeriesInstanceUID", ""))
+        series.setdefault(uid, []).append(_SeriesSlice(path, dataset))
     if not series:
         subfolders = sum(1 for p in folder.iterdir() if p.is_dir())
         hint = (f" (it has {subfolders} subfolders; choose the folder of one series)"
@@ -294,7 +310,7 @@ def _series_slices(folder: Path) -> list[_SeriesSlice]:
         counts = ", ".join(str(len(items)) for items in series.values())
         raise InputError(f"Folder {folder} holds {len(series)} DICOM series ({counts} files); "
                          "put each series in its own folder and choose one")
-    return next(iter(series.values()))
+    return next(iter(series.values())), ignored
 
 
 def _image_header_or_none(path: Path):

@@ -189,3 +189,10 @@ def test_mirrored_image_with_patient_orientation_keeps_patient_sides(tmp_path):
         assert dice(lungs == side, truth == side) > 0.8, f"label {side} is on the wrong side"
     columns = np.nonzero(lungs[0] == RIGHT_LUNG)[1]
     assert columns.mean() > lungs.shape[-1] / 2  # the patient's right lung lies on the image right
+
+
+def test_a_folder_with_other_files_says_which_it_ignored(dicom_run):
+    _, output = dicom_run
+    warnings = json.loads((output / "series" / "result.json").read_text())["warnings"]
+    ignored = [warning for warning in warnings if "ignored" in warning]
+    assert ignored == ["2 file(s) in the folder are not DICOM images and were ignored: DICOMDIR, README.txt"]
