@@ -245,6 +245,8 @@ def _require_pixels(array: np.ndarray, path: Path) -> None:
 
 
 def _read_picture(path: Path, kind: str) -> Image:
+    if kind == "png" and _is_16_bit_colour_png(path):
+        return _read_16_bit_colour_png(path)
     from PIL import Image as PILImage
     from PIL import ImageOps, UnidentifiedImageError
 
@@ -260,6 +262,27 @@ def _read_picture(path: Path, kind: str) -> Image:
                          f"{first_line(error)}") from error
     _require_pixels(grey, path)
     metadata = {"source_path": str(path), "format": kind, "pixel_spacing_known": False}
+    return Image(grey[np.newaxis], radiograph_geometry((1.0, 1.0)), metadata)
+
+
+def _is_16_bit_colour_png(path: Path) -> bool:
+    """True for a PNG whose header says 16 bits per sample in RGB or RGBA (Pillow would keep 8)."""
+    with open(path, "rb") as handle:
+        header = handle.read(26)
+    return len(header) == 26 and header[12:16] == b"IHDR" and header[24] == 16 and header[25] in (2, 6)
+
+
+def _read_16_bit_colour_png(path: Path) -> Image:
+    """A 16-bit RGB(A) PNG as grey luma with its full 16-bit range (read by ITK's PNG reader)."""
+    import SimpleITK as sitk
+
+    try:
+        colour = sitk.GetArrayFromImage(sitk.ReadImage(str(path), sitk.sitkVectorUInt16))
+    except RuntimeError as error:
+        raise InputError(f"{path} is a corrupt or unreadable PNG file: {first_line(error)}") from error
+    grey = luma(colour.astype(np.float64))
+    _require_pixels(grey, path)
+    metadata = {"source_path": str(path), "format": "png", "pixel_spacing_known": False, "bits_stored": 16}
     return Image(grey[np.newaxis], radiograph_geometry((1.0, 1.0)), metadata)
 
 

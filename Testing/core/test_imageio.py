@@ -432,3 +432,13 @@ def test_a_symbolic_link_loop_and_a_broken_link_are_named_as_such(tmp_path):
         read_image(broken)
     with pytest.raises(InputError, match="Input file not found"):
         read_image(tmp_path / "never-there.nii.gz")
+
+
+def test_a_16_bit_colour_png_keeps_its_16_bits(tmp_path):
+    grey = (np.arange(20 * 30).reshape(20, 30) * 100).astype(np.uint16)
+    colour = sitk.Compose([sitk.GetImageFromArray(grey)] * 3)
+    path = tmp_path / "rgb16.png"
+    sitk.WriteImage(colour, str(path))
+    image = read_image(path)
+    assert image.array.shape == (1, 20, 30) and image.array.max() == pytest.approx(59900, rel=1e-4)
+    np.testing.assert_allclose(image.array[0], grey, rtol=1e-4)
