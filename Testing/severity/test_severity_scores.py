@@ -69,3 +69,37 @@ def test_registry_without_scoring_models_still_gives_lungs_and_zones(phantom, tm
     case = write_case(phantom.image, result, tmp_path / "case", "phantom")
     assert not (case / "gradcam.nrrd").exists()
     assert json.loads((case / "result.json").read_text())["global_score"] is None
+
+
+def zone_table(areas: dict[str, float]) -> dict[str, dict]:
+    return {letter: {"area_mm2": area, "lung": "right" if letter in "ABC" else "left", "level": "upper", "score": 2,
+                     "probabilities": [0.1, 0.2, 0.6, 0.1], "confidence": 0.6, "low_confidence": False,
+                     "opacity_fraction": 0.3, "opacity_score": 1} for letter, area in areas.items()}
+
+
+def test_an_empty_or_tiny_zone_gets_no_score_and_leaves_the_global_score():
+    from lesionai.severity.pipeline import _total, unscorable_zones, unscored_zone_warnings, without_scores
+
+    table = zone_table({"A": 4000.0, "B": 5000.0, "C": 4500.0, "D": 0.0, "E": 150.0, "F": 4200.0})
+    unscored = unscorable_zones(table)
+    assert unscored == ["D", "E"]  # E holds 0.8 % of the lungs, under the 2 % a found zone has at least
+    blanked = without_scores(table, unscored)
+    assert blanked["D"]["score"] is None and blanked["E"]["probabilities"] is None and blanked["D"]["area_mm2"] == 0.0
+    assert blanked["A"] == table["A"]
+    assert _total(blanked, "score") == 8 and _total(blanked, "opacity_score") == 4
+    assert unscored_zone_warnings(unscored) == [
+        "zones D, E hold no or too little lung to be scored (a lung missing or cut off?): not scored and left out "
+        "of the global scores"]
+    assert _total(without_scores(table, list("ABCDEF")), "score") is None
+
+
+def test_a_radiograph_with_one_lung_blanked_is_scored_only_where_a_lung_is(pipeline, phantom):
+    blanked = phantom.image.array.copy()
+    right_side = phantom.lung_labels[0] == 1
+    columns = np.nonzero(right_side.any(axis=0))[0]
+    blanked[0][:, : columns.max() + 5] = blanked.max()  # the patient's right half whited out
+    result = pipeline.run(phantom.image.with_array(blanked))
+    unscored = [letter for letter, zone in result.zones.items() if zone["score"] is None]
+    assert unscored == ["A", "B", "C"]
+    assert result.global_score == sum(result.zones[letter]["score"] for letter in "DEF")
+    assert any("zones A, B, C hold no or too little lung" in warning for warning in result.warnings)

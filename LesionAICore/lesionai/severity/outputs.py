@@ -85,7 +85,7 @@ def overlay_lines(result: SeverityResult) -> list[str]:
 def zone_text(result: SeverityResult) -> dict[str, str]:
     """What the overlay writes in each zone: letter and score (``?`` marks low confidence)."""
     return {letter: f"{letter} {zone['score']}{'?' if zone.get('low_confidence') else ''}"
-            for letter, zone in result.zones.items() if "score" in zone}
+            for letter, zone in result.zones.items() if zone.get("score") is not None}
 
 
 def lung_sides(zone_labels: np.ndarray) -> np.ndarray:

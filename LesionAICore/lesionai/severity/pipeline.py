@@ -107,13 +107,15 @@ class SeverityPipeline:
         warnings = orientation_warnings + self.warnings(image, view, lungs) + self.missing_model_warnings()
         opacity_table = self.opacity_table(opacity, zones) if OPACITY_MODEL in self.registry else None
         table = _merged(_zone_table(zones, display), zone_scores, opacity_table)
+        unscored = unscorable_zones(table)
+        table, warnings = without_scores(table, unscored), warnings + unscored_zone_warnings(unscored)
         on_input = partial(_on_input_grid, image, orientation)
         result = SeverityResult(
             lung_labels=on_input(np.where(opacity, OPACITY, lungs).astype(np.uint8)), zone_labels=on_input(zones),
             zones=table, alignment=_alignment_record(theta, cuts, plane.shape),
             warnings=warnings, models=self.model_versions(), timing_s=time.perf_counter() - started,
-            view_probabilities=view, global_score=_total(zone_scores, "score"),
-            opacity_global_score=_total(opacity_table, "opacity_score"),
+            view_probabilities=view, global_score=_total(zone_scores and table, "score"),
+            opacity_global_score=_total(opacity_table and table, "opacity_score"),
             heatmap=None if heat is None else on_input(heat))
         report(1.0, "done")
         return result
@@ -225,7 +227,34 @@ def _merged(*tables: dict[str, dict] | None) -> dict[str, dict]:
 
 
 def _total(table: dict[str, dict] | None, key: str) -> int | None:
-    return None if table is None else sum(zone[key] for zone in table.values())
+    """Sum of the zones' ``key`` scores, zones without one left out; None when no zone has one."""
+    scores = [zone[key] for zone in (table or {}).values() if zone.get(key) is not None]
+    return sum(scores) if scores else None
+
+
+MIN_ZONE_SHARE = 0.02
+"""A zone under this share of the lungs' area (an average zone has 1/6) was not really found: a lung
+missing or cut off. The network would still give it a score, from its bias alone."""
+SCORE_KEYS = ("score", "probabilities", "confidence", "low_confidence", "opacity_fraction", "opacity_score")
+
+
+def unscorable_zones(table: dict[str, dict]) -> list[str]:
+    """Letters of the zones that are empty or implausibly small (see :data:`MIN_ZONE_SHARE`)."""
+    total = sum(zone["area_mm2"] for zone in table.values())
+    return [letter for letter, zone in table.items() if zone["area_mm2"] <= MIN_ZONE_SHARE * total]
+
+
+def without_scores(table: dict[str, dict], letters: list[str]) -> dict[str, dict]:
+    """``table`` with no score (None) in the zones ``letters``."""
+    return {letter: {key: (None if letter in letters and key in SCORE_KEYS else value) for key, value in zone.items()}
+            for letter, zone in table.items()}
+
+
+def unscored_zone_warnings(letters: list[str]) -> list[str]:
+    if not letters:
+        return []
+    return [f"zone{'s' if len(letters) > 1 else ''} {', '.join(letters)} hold no or too little lung to be scored "
+            "(a lung missing or cut off?): not scored and left out of the global scores"]
 
 
 def _alignment_record(theta: np.ndarray, cuts: dict, shape: tuple[int, int]) -> dict:
