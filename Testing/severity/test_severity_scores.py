@@ -103,3 +103,11 @@ def test_a_radiograph_with_one_lung_blanked_is_scored_only_where_a_lung_is(pipel
     assert unscored == ["A", "B", "C"]
     assert result.global_score == sum(result.zones[letter]["score"] for letter in "DEF")
     assert any("zones A, B, C hold no or too little lung" in warning for warning in result.warnings)
+
+
+def test_zone_areas_are_given_in_pixels_when_the_spacing_is_unknown():
+    from lesionai.severity.outputs import area_line
+
+    zones = zone_table({"A": 181300.0, "D": 150000.0})
+    assert area_line(zones, spacing_known=True) == "zone areas (cm2): A 1813, D 1500"
+    assert area_line(zones, spacing_known=False) == "zone areas (pixels; pixel spacing unknown): A 181300, D 150000"

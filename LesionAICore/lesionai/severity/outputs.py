@@ -57,7 +57,7 @@ def _write_files(image: Image, result: SeverityResult, folder: Path, input_name:
     if warning:
         result.warnings.append(warning)
     render_overlay(image, lung_sides(result.zone_labels.array), result.zone_labels.array, folder / "overlay.png",
-                   title=input_name, text_lines=overlay_lines(result),
+                   title=input_name, text_lines=overlay_lines(result, image.metadata.get("pixel_spacing_known", True)),
                    heatmap=None if result.heatmap is None else result.heatmap.array,
                    opacity=result.lung_labels.array == OPACITY, zone_text=zone_text(result))
     write_json(folder / "result.json", result_record(result, input_name))
@@ -71,15 +71,23 @@ def result_record(result: SeverityResult, input_name: str) -> dict:
     return {**common, **summary}
 
 
-def overlay_lines(result: SeverityResult) -> list[str]:
-    areas = ", ".join(f"{letter} {zone['area_mm2'] / 100:.0f}" for letter, zone in result.zones.items())
-    lines = [f"zone areas (cm2): {areas}"]
+def overlay_lines(result: SeverityResult, spacing_known: bool = True) -> list[str]:
+    """The overlay's text: global scores, zone areas (cm2, or pixels when the spacing is unknown), warnings."""
+    lines = [area_line(result.zones, spacing_known)]
     if result.global_score is not None:
         uncertain = [letter for letter, zone in result.zones.items() if zone.get("low_confidence")]
         opacity = "" if result.opacity_global_score is None else f" (opacity score {result.opacity_global_score} / 18)"
         lines.insert(0, f"Brixia score {result.global_score} / 18{opacity}"
                      + (f"; low confidence: {', '.join(uncertain)}" if uncertain else ""))
     return lines + [f"warning: {w}" for w in result.warnings]
+
+
+def area_line(zones: dict[str, dict], spacing_known: bool) -> str:
+    """Zone areas in cm2, or in pixels (with 1 mm pixels assumed, mm2 = pixels) when the spacing is unknown."""
+    if not spacing_known:
+        return "zone areas (pixels; pixel spacing unknown): " + ", ".join(
+            f"{letter} {zone['area_mm2']:.0f}" for letter, zone in zones.items())
+    return "zone areas (cm2): " + ", ".join(f"{letter} {zone['area_mm2'] / 100:.0f}" for letter, zone in zones.items())
 
 
 def zone_text(result: SeverityResult) -> dict[str, str]:
