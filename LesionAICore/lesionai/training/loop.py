@@ -17,6 +17,7 @@ configs are read too)::
 from __future__ import annotations
 
 import copy
+import logging
 import math
 import time
 
@@ -72,6 +73,18 @@ def _train_and_export(recipe, network, run: Run) -> dict:
     export_onnx(network, recipe.example_inputs(run.config), run.directory / run.config["onnx_name"],
                 recipe.INPUT_NAMES, recipe.OUTPUT_NAMES)
     return metrics
+
+
+def fit_network(recipe, config: dict, data, run: Run | None = None, label: str | None = None):
+    """A network trained on ``data`` without a run folder of its own, e.g. one fold of a
+    cross-validation: seeded, built and trained by :func:`run_epochs` as :func:`fit` does, and
+    returned in eval mode with the kept weights. ``run``: whose log gets the epoch lines (default: none)."""
+    seed_everything(config["seed"])
+    network = recipe.build_network(config)
+    run = run or Run(None, logging.getLogger("lesionai.train.fold"), torch.device("cpu"), config)
+    best = run_epochs(recipe, network, data, run, label=label, checkpoint=False)
+    network.load_state_dict(best.state)
+    return network.eval()
 
 
 def run_epochs(recipe, network, data, run: Run, label: str | None = None, checkpoint: bool = True) -> Best:

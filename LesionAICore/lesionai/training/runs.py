@@ -43,3 +43,17 @@ def save_metrics(run_dir: Path, metrics: dict) -> None:
 
 def today() -> str:
     return date.today().isoformat()
+
+
+def stored_run_path(run_dir: str | Path) -> Path:
+    """A stored run's folder (e.g. a config's ``cv_run``): relative paths start at the repository root."""
+    from .config import REPO_ROOT
+
+    path = Path(run_dir)
+    return path if path.is_absolute() else REPO_ROOT / path
+
+
+def read_stored_run(run_dir: str | Path, file_name: str):
+    """The JSON document ``file_name`` (``metrics.json``, ``cv_results.json``, ...) of a stored run."""
+    return json.loads((stored_run_path(run_dir) / file_name).read_text())
+

@@ -14,6 +14,7 @@ code on its own grid and scored by Dice against its reference mask.
 from __future__ import annotations
 
 import json
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,16 +22,14 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm
 
 from ...spine.cord import INPLANE_MM, cord_on_input
 from ...spine.grid import to_canonical
 from ...spine.slices import normalize_intensity
-from ..config import REPO_ROOT, resolve_data_root
-from ..device import seed_everything
+from ..config import resolve_data_root
 from ..export import export_onnx
-from ..loop import build_optimizer, build_schedule
-from ..runs import save_metrics, start_run
+from ..loop import fit_network, open_run
+from ..runs import read_stored_run, save_metrics
 from . import augment
 from .data import SpineCase, cord_cases, load_image, load_mask, subjects
 
@@ -110,21 +109,11 @@ def loss_function(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return bce + (1 - dice)
 
 
-def fit(config: dict, sets: list[SliceSet], log=None) -> torch.nn.Module:
-    """Train a network on ``sets`` with the loop's optimiser and schedule (``epochs`` x
-    ``steps_per_epoch`` steps), as ``lesionai train`` does; returns it in eval mode."""
-    seed_everything(config["seed"])
-    network = build_network(config)
-    optimizer = build_optimizer(network, config)
-    scheduler = build_schedule(optimizer, config)
+def fit(config: dict, sets: list[SliceSet], run=None) -> torch.nn.Module:
+    """A network trained on ``sets`` by the shared loop (``epochs`` x ``steps_per_epoch`` steps, the
+    loop's optimiser and schedule), as ``lesionai train`` does; in eval mode. ``run`` gets the log lines."""
     data = TrainingData(sets, np.random.default_rng(config["seed"]))
-    for epoch in tqdm(range(config["epochs"]), desc=NAME, unit="epoch", disable=not config.get("progress", True)):
-        loss = _epoch(network, optimizer, data, config)
-        if scheduler is not None:
-            scheduler.step()
-        if log:
-            log.info("epoch %d loss %.4f", epoch, loss)
-    return network.eval()
+    return fit_network(sys.modules[__name__], config, data, run)
 
 
 @dataclass
@@ -188,7 +177,8 @@ def _reference_extent(image, truth: np.ndarray) -> np.ndarray:
 
 def cross_validate(config: dict, run_dir: Path) -> dict:
     """Leave-one-subject-out CV; writes ``cv_results.json`` and returns per-contrast mean Dice."""
-    run_dir, log = start_run(config, run_dir)
+    run = open_run(config, run_dir)
+    run_dir, log = run.directory, run.log
     torch.set_num_threads(config.get("threads", 1))
     root = resolve_data_root(config)
     cases = cord_cases(root)
@@ -196,7 +186,7 @@ def cross_validate(config: dict, run_dir: Path) -> dict:
     held_out = config.get("subjects") or subjects(cases)
     rows = []
     for subject in held_out:
-        network = fit(config, [sets[c.name] for c in cases if c.subject != subject], log)
+        network = fit(config, [sets[c.name] for c in cases if c.subject != subject], run)
         torch.save(network.state_dict(), run_dir / f"fold_{subject}.pt")
         for case in (c for c in cases if c.subject == subject):
             rows.append(evaluate_case(network, case, root))
@@ -242,14 +232,9 @@ def final_metrics(network, data: TrainingData, run, best) -> dict:
     """Training size, plus the LOSO numbers of the CV run named by ``cv_run`` (prefixed :data:`CV_PREFIX`)."""
     metrics = {"train_cases": len(data.sets)}
     if run.config.get("cv_run"):
-        metrics.update({CV_PREFIX + k: v for k, v in _cv_metrics(run.config["cv_run"]).items()})
+        cv_rows = read_stored_run(run.config["cv_run"], "cv_results.json")
+        metrics.update({CV_PREFIX + k: v for k, v in summarise(cv_rows).items()})
     return metrics
-
-
-def _cv_metrics(cv_run) -> dict:
-    path = Path(cv_run)
-    path = path if path.is_absolute() else REPO_ROOT / path
-    return summarise(json.loads((path / "cv_results.json").read_text()))
 
 
 def export(network, window: int, path: Path) -> Path:

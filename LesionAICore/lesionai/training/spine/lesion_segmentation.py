@@ -15,6 +15,7 @@ every subject through the shared loop (:mod:`lesionai.training.loop`).
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,18 +23,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from scipy import ndimage
-from tqdm import tqdm
 
 from ...spine.lesions import cord_window_centres, lesion_mask, lesion_probability
 from ...spine.slices import windows
 from ...spine.synthetic_lesions import insert_lesions
-from ..config import REPO_ROOT, resolve_data_root
-from ..device import seed_everything
-from ..export import export_onnx
-from ..loop import build_optimizer, build_schedule
-from ..runs import save_metrics, start_run
+from ..config import resolve_data_root
+from ..loop import fit_network, open_run
+from ..runs import read_stored_run, save_metrics
 from . import augment
-from .cord_segmentation import SliceSet, slice_set, torch_predictor
+from .cord_segmentation import SliceSet, export, slice_set, torch_predictor  # noqa: F401 (export: the recipe's)
 from .data import SpineCase, cord_cases, subjects
 
 NAME, INPUT_NAMES, OUTPUT_NAMES, MONITOR = "spine-lesion", ["image"], ["lesion_logits"], None
@@ -104,21 +102,11 @@ class TrainingData:
     rng: np.random.Generator
 
 
-def fit(config: dict, copies: list[LesionCopy], log=None) -> torch.nn.Module:
-    """Train with the loop's optimiser and schedule (``epochs`` x ``steps_per_epoch`` steps), as
-    ``lesionai train`` does; returns the network in eval mode."""
-    seed_everything(config["seed"])
-    network = build_network(config)
-    optimizer = build_optimizer(network, config)
-    scheduler = build_schedule(optimizer, config)
+def fit(config: dict, copies: list[LesionCopy], run=None) -> torch.nn.Module:
+    """A network trained on ``copies`` by the shared loop (``epochs`` x ``steps_per_epoch`` steps, the
+    loop's optimiser and schedule), as ``lesionai train`` does; in eval mode. ``run`` gets the log lines."""
     data = TrainingData(copies, np.random.default_rng(config["seed"]))
-    for epoch in tqdm(range(config["epochs"]), desc=NAME, unit="epoch", disable=not config.get("progress", True)):
-        loss = _epoch(network, optimizer, data, config)
-        if scheduler is not None:
-            scheduler.step()
-        if log:
-            log.info("epoch %d loss %.4f", epoch, loss)
-    return network.eval()
+    return fit_network(sys.modules[__name__], config, data, run)
 
 
 def _epoch(network, optimizer, data: TrainingData, config: dict) -> float:
@@ -185,7 +173,8 @@ def evaluate_copies(network, case: SpineCase, volume: SliceSet, spacing: tuple, 
 def cross_validate(config: dict, run_dir) -> dict:
     """Subject-grouped CV on synthetic lesions (``folds``: lists of held-out subjects; none: leave
     one subject out); writes ``cv_results.json`` and the summary."""
-    run_dir, log = start_run(config, run_dir)
+    run = open_run(config, run_dir)
+    run_dir, log = run.directory, run.log
     torch.set_num_threads(config.get("threads", 1))
     root = resolve_data_root(config)
     cases = lesion_cases(root)
@@ -195,7 +184,7 @@ def cross_validate(config: dict, run_dir) -> dict:
     rows = []
     for held_out in config.get("folds") or [[subject] for subject in subjects(cases)]:
         training = [c for c in cases if c.subject not in held_out]
-        network = fit(config, training_copies(training, sets, spacings, config, rng), log)
+        network = fit(config, training_copies(training, sets, spacings, config, rng), run)
         torch.save(network.state_dict(), run_dir / f"fold_{'_'.join(held_out)}.pt")
         for case in (c for c in cases if c.subject in held_out):
             rows += evaluate_copies(network, case, sets[case.name], spacings[case.name], config)
@@ -256,13 +245,6 @@ def final_metrics(network, data: TrainingData, run, best) -> dict:
     """Training size, plus the CV numbers of the run named by ``cv_run`` (prefixed :data:`CV_PREFIX`)."""
     metrics = {"train_copies": len(data.copies)}
     if run.config.get("cv_run"):
-        cv_dir = Path(run.config["cv_run"])
-        cv_dir = cv_dir if cv_dir.is_absolute() else REPO_ROOT / cv_dir
-        rows = json.loads((cv_dir / "cv_results.json").read_text())
+        rows = read_stored_run(run.config["cv_run"], "cv_results.json")
         metrics.update({CV_PREFIX + k: v for k, v in summarise(rows).items() if v is not None})
     return metrics
-
-
-def export(network, window: int, path: Path) -> Path:
-    """ONNX export with a dynamic batch axis (windows are ``window`` x ``window``)."""
-    return export_onnx(network, (torch.zeros(1, 1, window, window),), path, INPUT_NAMES, OUTPUT_NAMES)

@@ -11,9 +11,7 @@ Sampling balances the anatomy classes; each head's loss uses only the examples t
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -22,6 +20,7 @@ from ...errors import InputError
 from ...spine.scan_check import HEADS, OUTPUT_NAMES
 from ..config import resolve_data_root
 from ..loop import train_batches
+from ..runs import read_stored_run, stored_run_path
 from .scan_check_data import all_sources
 from .scan_check_examples import source_examples
 from .scan_check_network import ScanCheckNet, head_losses
@@ -59,7 +58,7 @@ class ScanTensors:
 
 def prepare_config(config: dict) -> dict:
     """Refuse, before training, a ``cv_run`` whose metrics are missing (they go into the registry)."""
-    if config.get("cv_run") and not (Path(config["cv_run"]) / "metrics.json").is_file():
+    if config.get("cv_run") and not (stored_run_path(config["cv_run"]) / "metrics.json").is_file():
         raise InputError(f"cv_run {config['cv_run']} has no metrics.json: run benchmarks/evaluate_scan_check.py "
                          f"--run-dir {config['cv_run']} first, or train with --set cv_run=null")
     return config
@@ -149,7 +148,7 @@ def final_metrics(network, data: ScanTensors, run, best) -> dict:
     metrics["train_examples"] = len(data.groups)
     metrics["train_scans"] = int(data.original.sum())
     if run.config.get("cv_run"):
-        metrics.update(json.loads((Path(run.config["cv_run"]) / "metrics.json").read_text()))
+        metrics.update(read_stored_run(run.config["cv_run"], "metrics.json"))
     return metrics
 
 
