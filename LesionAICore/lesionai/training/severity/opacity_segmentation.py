@@ -38,22 +38,12 @@ from .cxr_data import limited, load_segmentation_arrays, pipeline_zones, read_ca
 from .opacities import add_synthetic_opacities
 from .opacity_scorer import predicted_probability, scorer_metrics
 from .opacity_supervision import TrainingSet, class_weights, painted_batch, training_set, weighted_loss, zone_hinge_loss
+from .lung_segmentation import build_network, example_inputs  # noqa: F401 (the same 2-D U-Net, one definition)
 
 INPUT_NAMES, OUTPUT_NAMES = ["image"], ["opacity_logits"]
 NAME, MONITOR = "opacity-segmentation", "val_opacity_dice"
 OPTIONAL_KEYS = ("opacities", "unknown_weight", "zone_loss_weight")
 SCHEDULE = {"name": "cosine", "warmup_epochs": 2}
-
-
-def build_network(config: dict) -> torch.nn.Module:
-    from monai.networks.nets import UNet
-
-    return UNet(spatial_dims=2, in_channels=1, out_channels=1, channels=tuple(config["channels"]),
-                strides=tuple([2] * (len(config["channels"]) - 1)), num_res_units=config["res_units"])
-
-
-def example_inputs(config: dict) -> tuple:
-    return (torch.zeros(1, 1, *config["input_size"]),)
 
 
 def opacity_dice(prediction: np.ndarray, opacity: np.ndarray, lung: np.ndarray) -> float:
