@@ -61,7 +61,7 @@ def _check_report_replaceable(report: Path) -> None:
 
 def _report_entries(task_name: str, outcome: BatchOutcome, output: Path) -> list[dict]:
     chosen = task(task_name)
-    table = getattr(chosen.outputs_module, "report_table", lambda record: ("", {}))
+    table = chosen.outputs_module.report_table
     entries = []
     for source, case_dir in outcome.succeeded:
         record = json.loads((case_dir / "result.json").read_text())

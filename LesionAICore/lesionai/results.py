@@ -175,10 +175,10 @@ def write_segmentation_file(reference: Image, layers: Sequence[tuple[Image, Sequ
     return Path(path)
 
 
-def segmentation_file_warning(reference: Image, layers: Sequence[tuple[Image, Sequence]], path: Path,
-                              name: str) -> str | None:
-    """Write ``segmentation.seg.nrrd`` (see :func:`write_segmentation_file`) and return what the user
-    should know when it could not be written, or None.
+def segmentation_file_warnings(reference: Image, layers: Sequence[tuple[Image, Sequence]], path: Path,
+                               name: str) -> list[str]:
+    """Write ``segmentation.seg.nrrd`` (see :func:`write_segmentation_file`); returns what the user
+    should know when it could not be written (one warning), else [].
 
     The file is a convenience copy of the ``.nrrd`` label maps: the MRML library missing, or failing
     (e.g. inside another application's Python), costs that file and a warning, never the run.
@@ -187,6 +187,7 @@ def segmentation_file_warning(reference: Image, layers: Sequence[tuple[Image, Se
         written = write_segmentation_file(reference, layers, path, name)
     except Exception as error:  # MRML raises many kinds; the label maps already hold the result
         Path(path).unlink(missing_ok=True)
-        return f"segmentation.seg.nrrd not written ({type(error).__name__}: {error}); the .nrrd label maps hold the same labels"
-    return None if written is not None else MISSING_MRML_WARNING
+        return [f"segmentation.seg.nrrd not written ({type(error).__name__}: {error}); "
+                "the .nrrd label maps hold the same labels"]
+    return [] if written is not None else [MISSING_MRML_WARNING]
 

@@ -53,7 +53,9 @@ class Task:
 
     @property
     def outputs_module(self):
-        """Module with ``write_case``, ``read_case``, ``check_replaceable``, ``GENERATOR``, ``CASE_FILES``."""
+        """Module with ``write_case``, ``read_case``, ``check_replaceable``, ``report_table``, ``GENERATOR``,
+        ``CASE_FILES``, ``REQUIRED_FILES`` (what ``read_case`` needs), ``TERMINOLOGY_SEGMENTS`` and,
+        for tasks with a batch table, ``BATCH_TABLE`` and ``batch_row``."""
         return importlib.import_module(self.outputs)
 
     @property

@@ -57,3 +57,23 @@ def test_the_core_reaches_tasks_only_through_the_table():
         assert not {name for name in imported if name.split(".")[0] in ("severity", "spine", "nodule")}, module
         assert not any(isinstance(node, ast.Import) and any("severity" in a.name for a in node.names)
                        for node in ast.walk(tree))
+
+
+@pytest.mark.parametrize("name", list(TASKS))
+def test_every_task_survives_a_failing_segmentation_file(name, tmp_path, monkeypatch):
+    """The .seg.nrrd is a copy of the label maps: when MRML fails, each task still writes its result."""
+    import json
+
+    from lesionai import results
+
+    def broken(*arguments):
+        raise RuntimeError("storage node could not write")
+
+    monkeypatch.setattr(results, "write_segmentation_file", broken)
+    (phantom,) = task(name).phantom_inputs(tmp_path / "inputs", 1)
+    assert cli.main([name, str(phantom), "-o", str(tmp_path / "out"), "--progress", "none"]) == 0
+    (case,) = [path for path in (tmp_path / "out").iterdir() if path.is_dir()]  # nodule adds nodules.csv
+    record = json.loads((case / "result.json").read_text())
+    assert not (case / "segmentation.seg.nrrd").exists() and set(task(name).outputs_module.REQUIRED_FILES) <= {
+        path.name for path in case.iterdir()}
+    assert any("storage node could not write" in warning for warning in record["warnings"])

@@ -15,10 +15,9 @@ from pathlib import Path
 
 from ..geometry import Image
 from ..imageio import read_image, write_image
-from ..results import MISSING_MRML_WARNING, base_record, read_record, write_json
+from ..results import base_record, read_record, segmentation_file_warnings, write_json
 from ..results import check_replaceable as check_folder_replaceable
 from ..results import write_case as write_case_folder
-from ..results import write_segmentation_file
 from .features import FEATURE_NAMES
 from .labels import NODULE_SEGMENTS, label_table
 from .overlay import render_nodule_overlay
@@ -44,9 +43,8 @@ def check_replaceable(case_dir: Path, overwrite: bool) -> None:
 
 def _write_files(image: Image, result: NoduleResult, folder: Path, input_name: str) -> None:
     write_image(result.labels, folder / "nodule.nrrd")
-    if write_segmentation_file(image, [(result.labels, NODULE_SEGMENTS)], folder / "segmentation.seg.nrrd",
-                               "nodule components") is None:
-        result.warnings.append(MISSING_MRML_WARNING)
+    result.warnings += segmentation_file_warnings(image, [(result.labels, NODULE_SEGMENTS)],
+                                                  folder / "segmentation.seg.nrrd", "nodule components")
     render_nodule_overlay(image, result.labels.array, folder / "overlay.png", overlay_lines(result, input_name))
     write_json(folder / "result.json", result_record(result, input_name))
 

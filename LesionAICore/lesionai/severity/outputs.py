@@ -22,7 +22,7 @@ from ..results import (
     base_record,
     check_replaceable as check_folder_replaceable,
     write_case as write_case_folder,
-    segmentation_file_warning,
+    segmentation_file_warnings,
     write_json,
 )
 from .labels import LUNG_LAYER_SEGMENTS, ZONE_SEGMENTS, label_table
@@ -52,10 +52,8 @@ def _write_files(image: Image, result: SeverityResult, folder: Path, input_name:
     write_image(result.zone_labels, folder / "zones.nrrd")
     if result.heatmap is not None:
         write_image(result.heatmap, folder / "gradcam.nrrd")
-    warning = segmentation_file_warning(image, segmentation_layers(result), folder / "segmentation.seg.nrrd",
-                                        "lungs and zones")
-    if warning:
-        result.warnings.append(warning)
+    result.warnings += segmentation_file_warnings(image, segmentation_layers(result),
+                                                  folder / "segmentation.seg.nrrd", "lungs and zones")
     render_overlay(image, lung_sides(result.zone_labels.array), result.zone_labels.array, folder / "overlay.png",
                    title=input_name, text_lines=overlay_lines(result, image.metadata.get("pixel_spacing_known", True)),
                    heatmap=None if result.heatmap is None else result.heatmap.array,

@@ -138,8 +138,7 @@ class TaskRunner:
     def read_result(self, output_folder: Path):
         """The task result the CLI wrote to ``output_folder`` (ProcessError when files are missing)."""
         outputs = self.task.outputs_module
-        required = getattr(outputs, "REQUIRED_FILES", ("result.json",))
-        missing = [name for name in required if not (Path(output_folder) / name).is_file()]
+        missing = [name for name in outputs.REQUIRED_FILES if not (Path(output_folder) / name).is_file()]
         if missing:
             raise ProcessError(f"{self.title} finished without writing {', '.join(missing)} in {output_folder}.")
         return outputs.read_case(output_folder)

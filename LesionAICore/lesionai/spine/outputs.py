@@ -16,11 +16,10 @@ from pathlib import Path
 from ..geometry import Image
 from ..imageio import read_image, write_image
 from ..results import (
-    MISSING_MRML_WARNING,
     base_record,
     read_record,
     write_json,
-    write_segmentation_file,
+    segmentation_file_warnings,
 )
 from ..results import (
     check_replaceable as check_folder_replaceable,
@@ -35,6 +34,7 @@ from .pipeline import SpineResult
 GENERATOR = "lesionai spine"
 TERMINOLOGY_SEGMENTS = tuple(SEGMENTS)
 CASE_FILES = ("labels.nrrd", "segmentation.seg.nrrd", "overlay.png", "lesions.csv", "result.json")
+REQUIRED_FILES = ("labels.nrrd", "result.json")  # what read_case needs
 LESION_COLUMNS = ("index", "volume_mm3", "centroid_r_mm", "centroid_a_mm", "centroid_s_mm", "length_mm",
                   "largest_axial_area_mm2", "vertebral_level", "vertebral_level_source")
 
@@ -53,9 +53,8 @@ def check_replaceable(case_dir: Path, overwrite: bool) -> None:
 def _write_files(image: Image, result: SpineResult, folder: Path, input_name: str) -> None:
     write_image(result.labels, folder / "labels.nrrd")
     reference = image if image.array.ndim == 3 else result.labels
-    if write_segmentation_file(reference, [(result.labels, SEGMENTS)], folder / "segmentation.seg.nrrd",
-                               "spinal cord and lesions") is None:
-        result.warnings.append(MISSING_MRML_WARNING)
+    result.warnings += segmentation_file_warnings(reference, [(result.labels, SEGMENTS)],
+                                                  folder / "segmentation.seg.nrrd", "spinal cord and lesions")
     render_overlay(image, result.labels, result.cord, overlay_lines(result, input_name), folder / "overlay.png")
     write_lesion_table(result.lesions, folder / "lesions.csv")
     write_json(folder / "result.json", result_record(result, input_name))
