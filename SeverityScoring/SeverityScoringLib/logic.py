@@ -32,15 +32,13 @@ all placed beside the input volume in its study (under the volume when it has no
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from lesionai.errors import InputError
 from lesionai.mrml import heatmap_volume_node, segmentation_node_from_labelmaps, table_node_from_rows
-from lesionai.slicer.jobs import TaskJob, TaskRunner
 from lesionai.slicer.loading import add_nodes_beside
 from lesionai.slicer.logic import TaskLogic
-from lesionai.slicer.volumes import check_scalar_volume_node, scene_of
+from lesionai.slicer.volumes import check_scalar_volume_node
 
 from .presentation import (
     TABLE_COLUMNS,
@@ -53,7 +51,6 @@ from .presentation import (
 
 TASK = "severity"
 SAMPLE_NAME = "Chest radiograph phantom"
-SeverityJob = TaskJob  # a severity run in a child process (see lesionai.slicer.jobs)
 
 
 @dataclass
@@ -132,17 +129,6 @@ def check_radiograph_node(volume_node) -> None:
     slices = volume_node.GetImageData().GetDimensions()[2]
     if slices != 1:
         raise InputError(f"Input has {slices} slices; SeverityScoring expects a single 2D chest radiograph.")
-
-
-def scene_for(volume_node, scene=None):
-    """The scene to add results to: ``scene``, else the input's; validates the input first."""
-    check_radiograph_node(volume_node)
-    return scene_of(volume_node, scene)
-
-
-def read_cli_result(output_folder: Path):
-    """The ``SeverityResult`` the CLI wrote to ``output_folder`` (see ``lesionai.severity.outputs.read_case``)."""
-    return TaskRunner(TASK).read_result(output_folder)
 
 
 def add_result_nodes(scene, volume_node, result) -> SeverityNodes:
