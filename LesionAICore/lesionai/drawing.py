@@ -63,10 +63,12 @@ def rgb_of(color: tuple[float, float, float]) -> np.ndarray:
     return np.asarray(color, dtype=np.float32)
 
 
-def draw_outline(rgb: np.ndarray, region: np.ndarray, color) -> np.ndarray:
-    thickness = max(1, round(max(region.shape) / 400))
+def draw_outline(rgb: np.ndarray, region: np.ndarray, color, thickness: int | None = None) -> np.ndarray:
+    """Paint the border of ``region`` into float ``rgb``; ``thickness`` extra pixels on each side
+    (default: grows with the picture; 0: a one-pixel line, for thin structures such as the cord)."""
+    thickness = max(1, round(max(region.shape) / 400)) if thickness is None else thickness
     edge = region & ~ndimage.binary_erosion(region)
-    rgb[ndimage.binary_dilation(edge, iterations=thickness)] = rgb_of(color)
+    rgb[ndimage.binary_dilation(edge, iterations=thickness) if thickness else edge] = rgb_of(color)
     return rgb
 
 

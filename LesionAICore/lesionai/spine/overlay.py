@@ -1,5 +1,6 @@
 """``overlay.png`` of a spine result: the acquired plane through the cord with cord and lesion
-outlines, beside a plot of cord CSA (mm^2) along the cord. Drawn with Pillow only.
+outlines, beside a plot of cord CSA (mm^2) along the cord, with the text panel below. Drawn with
+Pillow and the shared primitives of :mod:`lesionai.drawing`.
 
 The acquired plane is the input's own slice direction: a sagittal scan shows its mid-cord sagittal
 slice (superior up, anterior left), an axial scan its slice with the most cord (anterior up,
@@ -11,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image as PILImage
 from PIL import ImageDraw
-from scipy import ndimage
 
+from ..drawing import PANEL_BACKGROUND, TextPanel, draw_outline, windowed
 from ..geometry import Image
 from .grid import reoriented
 from .labels import COLORS, CORD, LESION
@@ -26,12 +27,12 @@ def render_overlay(image: Image, labels: Image, cord: dict, lines: list[str], pa
     plane, plane_labels = acquired_plane(image, labels)
     picture = _picture(plane, plane_labels)
     plot = _csa_plot(cord.get("csa_mm2_per_slice") or [])
-    canvas = PILImage.new("RGB", (picture.width + plot.width, max(picture.height, plot.height) + 18 * len(lines) + 8))
+    width, top = picture.width + plot.width, max(picture.height, plot.height)
+    panel = TextPanel(lines, width)
+    canvas = PILImage.new("RGB", (width, top + panel.height), PANEL_BACKGROUND)
     canvas.paste(picture, (0, 0))
     canvas.paste(plot, (picture.width, 0))
-    draw = ImageDraw.Draw(canvas)
-    for row, text in enumerate(lines):
-        draw.text((6, max(picture.height, plot.height) + 4 + 18 * row), text, fill=(235, 235, 235))
+    panel.draw(canvas, top)
     canvas.save(path)
 
 
@@ -70,18 +71,15 @@ def _square_pixels(plane, plane_labels, row_mm, col_mm):
 
 
 def _to_byte(plane: np.ndarray) -> np.ndarray:
-    finite = np.nan_to_num(plane)
-    low, high = np.percentile(finite, [0.5, 99.5])
-    return (np.clip((finite - low) / max(high - low, 1e-6), 0, 1) * 255).astype(np.uint8)
+    return (windowed(plane) * 255).astype(np.uint8)
 
 
 def _picture(plane: np.ndarray, plane_labels: np.ndarray) -> PILImage.Image:
-    rgb = np.repeat(plane[..., None], 3, axis=2)
+    rgb = np.repeat(plane[..., None].astype(np.float32) / 255, 3, axis=2)
     for value in (CORD, LESION):
         inside = plane_labels >= value if value == CORD else plane_labels == value
-        outline = inside & ~ndimage.binary_erosion(inside)
-        rgb[outline] = (np.asarray(COLORS[value]) * 255).astype(np.uint8)
-    return PILImage.fromarray(rgb)
+        rgb = draw_outline(rgb, inside, COLORS[value], thickness=0)
+    return PILImage.fromarray((rgb * 255 + 0.5).astype(np.uint8))
 
 
 def _csa_plot(per_slice: list[dict]) -> PILImage.Image:
