@@ -2,7 +2,9 @@
 
 A module panel subclasses :class:`JobPanel`, builds its widgets (``applyButton``, ``progressBar``,
 ``warningsLabel``) and provides :meth:`JobPanel.startJob` and :meth:`JobPanel.jobFinished`.
-Cancel and scene close signal the child and return at once; the timer finishes the job.
+Cancel and scene close ask the child to stop and return at once: the GUI never waits for it. The
+timer then finishes the cancel (kills what is left after the grace period, deletes the job's files);
+only :meth:`JobPanel.cleanup` (the module closing) waits for that.
 """
 
 import ctk
@@ -19,6 +21,7 @@ class JobPanel:
 
     def __init__(self, logic):
         self.logic, self._job = logic, None
+        self._stopping = []  # cancelled jobs whose process tree is not gone yet
         self._pollTimer = qt.QTimer()
         self._pollTimer.setInterval(POLL_INTERVAL_MS)
         self._pollTimer.connect("timeout()", self.onPollJob)
@@ -99,6 +102,10 @@ class JobPanel:
         return True
 
     def onPollJob(self):
+        self._stopping = [job for job in self._stopping if not self.logic.cancel_done(job)]
+        if self._job is None:
+            self._stopTimerWhenIdle()
+            return
         for event in self._job.poll():
             if event.get("event") == "log":  # the child's log lines reach Slicer's log
                 print(f"{self.title}: {event.get('message')}")
@@ -112,16 +119,30 @@ class JobPanel:
             self.jobFinished(job)
 
     def cancelJob(self):
+        """Ask the running job to stop and return at once; the timer finishes the cancel."""
         if self._job is not None:
             job, self._job = self._job, None
+            self.logic.request_cancel(job)
+            self._stopping.append(job)
             self.setRunning(False)
-            self.logic.cancel(job)
 
     def cleanup(self):
+        """The module is closing: stop every job and wait until each is gone."""
         self.cancelJob()
+        for job in self._stopping:
+            self.logic.cancel(job)
+        self._stopping = []
+        self._pollTimer.stop()
+
+    def _stopTimerWhenIdle(self):
+        if not self._stopping:
+            self._pollTimer.stop()
 
     def setRunning(self, running):
-        (self._pollTimer.start if running else self._pollTimer.stop)()
+        if running or self._stopping:
+            self._pollTimer.start()
+        else:
+            self._pollTimer.stop()
         self.applyButton.text = "Cancel" if running else "Apply"
         self.progressBar.value = 0
         self.progressBar.visible = running

@@ -56,6 +56,10 @@ class Process(Protocol):
 
     def cancel(self) -> None: ...
 
+    def request_cancel(self) -> None: ...
+
+    def cancel_done(self) -> bool: ...
+
 
 class ProcessFactory(Protocol):
     """Makes a :class:`Process` for ``argv`` (``env``: the child's environment)."""

@@ -65,6 +65,7 @@ class BackgroundProcess:
         self._stderr_reader: threading.Thread | None = None
         self._exit_seen_at: float | None = None
         self._cancelled = False
+        self._kill_at: float | None = None  # set by request_cancel: when the tree is killed
 
     def start(self) -> BackgroundProcess:
         """Launch the child; raises ProcessError when the program cannot be started."""
@@ -132,13 +133,43 @@ class BackgroundProcess:
         """Stop the child and everything it started: terminate, then kill after the grace period.
 
         Blocks until the child has exited (at most about ``grace_period_s``). Does nothing before
-        :meth:`start`; after the child has exited it only removes leftover workers.
+        :meth:`start`; after the child has exited it only removes leftover workers. A GUI calls
+        :meth:`request_cancel` and :meth:`cancel_done` instead, which never block.
         """
         if self._popen is None:
             return
+        self.request_cancel()
+        while not self.cancel_done():
+            time.sleep(POLL_INTERVAL_S)
+
+    def request_cancel(self) -> None:
+        """Ask the child's process tree to stop (SIGTERM) and return at once.
+
+        Poll :meth:`cancel_done` (e.g. from a timer) to finish: it kills what is left once the
+        grace period is over. Asking again does nothing more.
+        """
+        if self._popen is None or self._kill_at is not None:
+            return
         self._cancelled = self._cancelled or self._popen.poll() is None
-        _stop_process_tree(self._popen, self.grace_period_s)
-        self._join_readers(OUTPUT_DRAIN_S)
+        self._kill_at = time.monotonic() + self.grace_period_s
+        _terminate_process_tree(self._popen)
+
+    def cancel_done(self) -> bool:
+        """Without blocking: True once a requested cancel has stopped the whole tree.
+
+        Before the child has exited and while the grace period lasts, returns False. Then kills
+        whatever is left of the tree (workers that ignored the request), reaps the child and
+        returns True. True also when no cancel was requested and the child is not running.
+        """
+        if self._popen is None:
+            return True
+        if self._kill_at is None:
+            return self._popen.poll() is not None
+        if self._popen.poll() is None and time.monotonic() < self._kill_at:
+            return False
+        _kill_process_tree(self._popen)
+        self._join_readers(0.1)
+        return True
 
     def wait(self, timeout: float | None = None) -> int:
         """Block until the child exits and its output is read; return its exit status.
@@ -247,23 +278,25 @@ def _new_process_group_options() -> dict[str, Any]:
     return {"start_new_session": True}
 
 
-def _stop_process_tree(popen: subprocess.Popen, grace_period_s: float) -> None:
+def _terminate_process_tree(popen: subprocess.Popen) -> None:
+    """Ask the child and its descendants to stop; returns at once."""
     if os.name == "nt":
-        _stop_windows_tree(popen, grace_period_s)
+        # Windows has no group-wide terminate signal for windowless children; taskkill /T walks
+        # the tree by parent pid, which only works while the child is alive, so it is forced now.
+        subprocess.run(["taskkill", "/F", "/T", "/PID", str(popen.pid)], capture_output=True, check=False)
     else:
-        _stop_posix_group(popen, grace_period_s)
+        # start_new_session made the child a session and group leader: its pid is the group id,
+        # and its descendants stay in that group unless they deliberately start their own session.
+        _signal_group(popen.pid, signal.SIGTERM)
 
 
-def _stop_posix_group(popen: subprocess.Popen, grace_period_s: float) -> None:
-    # start_new_session made the child a session and group leader: its pid is the group id, and
-    # its descendants stay in that group unless they deliberately start their own session.
-    group = popen.pid
-    _signal_group(group, signal.SIGTERM)
-    try:
-        popen.wait(grace_period_s)
-    except subprocess.TimeoutExpired:
-        pass
-    _signal_group(group, signal.SIGKILL)
+def _kill_process_tree(popen: subprocess.Popen) -> None:
+    """Kill what is left of the child's tree and reap the child (brief: the kill cannot be ignored)."""
+    if os.name == "nt":
+        if popen.poll() is None:
+            popen.kill()
+    else:
+        _signal_group(popen.pid, signal.SIGKILL)
     popen.wait()
 
 
@@ -272,17 +305,6 @@ def _signal_group(group: int, signal_number: int) -> None:
         os.killpg(group, signal_number)
     except (ProcessLookupError, PermissionError):
         pass  # the group is already empty
-
-
-def _stop_windows_tree(popen: subprocess.Popen, grace_period_s: float) -> None:
-    # Windows has no group-wide terminate signal for windowless children; taskkill /T walks the
-    # tree by parent pid, which only works while the child is alive, so it is forced at once.
-    subprocess.run(["taskkill", "/F", "/T", "/PID", str(popen.pid)], capture_output=True, check=False)
-    try:
-        popen.wait(grace_period_s)
-    except subprocess.TimeoutExpired:
-        popen.kill()
-        popen.wait()
 
 
 def _reader_thread(stream, handle_line: Callable[[str], None], label: str) -> threading.Thread:

@@ -150,6 +150,46 @@ def _int_attribute(node, name: str) -> int | None:
 # What is visible
 
 
+class DisplayFollower:
+    """Applies the display settings (zones, opacity, heat map) only when they change.
+
+    The panel calls :meth:`update` on every parameter-node change; the settings are applied only
+    when a toggle changed or another result was chosen (a new run's nodes), so a user's own changes
+    to segment visibility or slice layers survive unrelated edits. :meth:`adopt` takes the current
+    settings as already shown (entering the module changes nothing on screen).
+
+    ``parameters`` has ``outputSegmentation``, ``outputHeatmap``, ``showZones``, ``showOpacity``
+    and ``showHeatmap`` (the module's parameter node).
+    """
+
+    def __init__(self, apply=None):
+        self._apply = apply or show_results
+        self._shown = None
+
+    @staticmethod
+    def settings(parameters) -> tuple:
+        """What the display depends on: the result nodes (by ID) and the three toggles."""
+        return (_node_id(parameters.outputSegmentation), _node_id(parameters.outputHeatmap),
+                bool(parameters.showZones), bool(parameters.showOpacity), bool(parameters.showHeatmap))
+
+    def adopt(self, parameters) -> None:
+        self._shown = None if parameters is None else self.settings(parameters)
+
+    def update(self, parameters) -> bool:
+        """Apply the settings of ``parameters`` if they differ from those last shown; True if applied."""
+        settings = self.settings(parameters)
+        if settings == self._shown:
+            return False
+        self._apply(parameters.outputSegmentation, parameters.outputHeatmap, zones=parameters.showZones,
+                    opacity=parameters.showOpacity, heatmap=parameters.showHeatmap)
+        self._shown = settings
+        return True
+
+
+def _node_id(node):
+    return None if node is None else node.GetID()
+
+
 def show_results(segmentation_node, heatmap_node, *, zones: bool, opacity: bool, heatmap: bool) -> None:
     """Show or hide the zone segments, the opacity segments and the heat map; None nodes are skipped."""
     if segmentation_node is not None:

@@ -29,6 +29,7 @@ class SeverityScoringPanel(JobPanel, VTKObservationMixin):
         VTKObservationMixin.__init__(self)
         self._isEntered = isEntered
         self._parameterNode = self._parameterNodeGuiTag = None
+        self._display = presentation.DisplayFollower()
         self.ui = slicer.util.childWidgetVariables(uiWidget)
         self.applyButton, self.progressBar = self.ui.applyButton, self.ui.progressBar
         self.warningsLabel = self.ui.warningsLabel
@@ -42,7 +43,7 @@ class SeverityScoringPanel(JobPanel, VTKObservationMixin):
         self.initializeParameterNode()
 
     def cleanup(self):
-        self.cancelJob()
+        JobPanel.cleanup(self)
         self.removeObservers()
 
     def enter(self):
@@ -71,6 +72,7 @@ class SeverityScoringPanel(JobPanel, VTKObservationMixin):
             self._parameterNodeGuiTag = parameterNode.connectGui(self.ui)
             self.addObserver(parameterNode, vtk.vtkCommand.ModifiedEvent, self._updateApplyButton)
             self.addObserver(parameterNode, vtk.vtkCommand.ModifiedEvent, self._updateResults)
+        self._display.adopt(parameterNode)  # entering the module leaves the views as they are
         self._updateApplyButton()
         self._updateResults()
 
@@ -90,8 +92,7 @@ class SeverityScoringPanel(JobPanel, VTKObservationMixin):
         chosen = self._parameterNode
         if not chosen:
             return
-        presentation.show_results(chosen.outputSegmentation, chosen.outputHeatmap, zones=chosen.showZones,
-                                  opacity=chosen.showOpacity, heatmap=chosen.showHeatmap)
+        self._display.update(chosen)  # only a toggle or a new result changes the views
         self.ui.globalScoreLabel.text = presentation.score_text(chosen.outputTable)
         self.ui.lowConfidenceLabel.text = presentation.low_confidence_text(chosen.outputTable)
         self.ui.lowConfidenceLabel.visible = bool(self.ui.lowConfidenceLabel.text)
@@ -106,6 +107,7 @@ class SeverityScoringPanel(JobPanel, VTKObservationMixin):
         parameterNode = self.logic.getParameterNode()  # also valid while another module is shown
         parameterNode.outputSegmentation, parameterNode.outputTable = nodes.segmentation, nodes.table
         parameterNode.outputHeatmap = nodes.heatmap
+        self._display.update(parameterNode)  # also when the panel is not shown (no observer then)
         self.showWarnings(nodes.warnings)
 
     def onSampleButton(self):

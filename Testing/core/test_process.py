@@ -265,3 +265,30 @@ def test_cancel_before_start_does_nothing():
     process = BackgroundProcess(python_script("pass"))
     process.cancel()
     assert not process.running and process.returncode is None and process.poll() == []
+
+
+@pytest.mark.skipif(not POSIX, reason="signals are POSIX-only")
+def test_requested_cancel_returns_at_once_and_a_later_poll_kills_the_tree():
+    process = BackgroundProcess(python_script(SPAWNS_STUBBORN_GRANDCHILD), grace_period_s=1).start()
+    grandchild = first_event(process, "result")["grandchild"]
+    process.request_cancel()
+    assert process.cancelled
+    assert pid_alive(grandchild)  # only asked: the grandchild ignores SIGTERM and the grace period runs
+    while not process.cancel_done():
+        time.sleep(0.05)
+    assert not pid_alive(process.pid)
+    assert dies_soon(grandchild)
+
+
+def test_requested_cancel_of_a_cooperative_child_ends_before_the_grace_period():
+    script = """
+        import json, time
+        print(json.dumps({"event": "log", "level": "info", "message": "ready"}), flush=True)
+        time.sleep(60)
+    """
+    process = BackgroundProcess(python_script(script), grace_period_s=60).start()
+    first_event(process, "log")
+    process.request_cancel()
+    while not process.cancel_done():
+        time.sleep(0.05)
+    assert process.returncode == (-signal.SIGTERM if POSIX else 1)

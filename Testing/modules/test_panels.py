@@ -85,6 +85,12 @@ class FakeLogic:
     def cancel(self, job):
         self.cancelled.append(job)
 
+    def request_cancel(self, job):
+        self.stop_requested = [*getattr(self, "stop_requested", []), job]
+
+    def cancel_done(self, job):
+        return job.gone  # the test says when the job's process tree is gone
+
 
 def spine_nodes():
     result = SimpleNamespace(lesion_count=1)
@@ -118,8 +124,28 @@ def test_apply_while_running_cancels_the_job(fake_application):
     panel = LesionSegmentationPanel(MagicMock(), logic)
     panel.onApplyButton()
     job = panel._job
+    job.gone = False
     panel.onApplyButton()
-    assert logic.cancelled == [job] and panel._job is None and panel.applyButton.text == "Apply"
+    assert logic.stop_requested == [job] and not logic.cancelled  # asked to stop; the GUI did not wait
+    assert panel._job is None and panel.applyButton.text == "Apply"
+    panel._pollTimer.reset_mock()
+    panel.onPollJob()  # the child is still stopping: the timer keeps finishing the cancel
+    assert panel._stopping == [job] and not panel._pollTimer.stop.called
+    job.gone = True
+    panel.onPollJob()
+    assert panel._stopping == [] and panel._pollTimer.stop.called
+
+
+def test_closing_the_module_waits_for_a_stopping_job(fake_application):
+    from LesionSegmentationLib.widget import LesionSegmentationPanel
+
+    logic = FakeLogic(spine_nodes())
+    panel = LesionSegmentationPanel(MagicMock(), logic)
+    panel.onApplyButton()
+    job = panel._job
+    job.gone = False
+    panel.cleanup()
+    assert logic.stop_requested == [job] and logic.cancelled == [job] and panel._stopping == []
 
 
 def test_nodule_panel_runs_one_job_per_point_and_adds_them_together(fake_application, monkeypatch):

@@ -135,6 +135,18 @@ class TaskRunner:
         finally:
             job.discard_files()
 
+    def request_cancel(self, job: TaskJob) -> None:
+        """Ask ``job``'s process tree to stop and return at once; finish with :meth:`cancel_done`."""
+        job.process.request_cancel()
+
+    def cancel_done(self, job: TaskJob) -> bool:
+        """Without blocking: True (and the job's files deleted) once a requested cancel has
+        stopped the whole process tree; the tree is killed when the grace period is over."""
+        if not job.process.cancel_done():
+            return False
+        job.discard_files()
+        return True
+
     def read_result(self, output_folder: Path):
         """The task result the CLI wrote to ``output_folder`` (ProcessError when files are missing)."""
         outputs = self.task.outputs_module

@@ -71,5 +71,13 @@ class TaskLogic:
         return self._runner.finish(job, scene, self.add_nodes)
 
     def cancel(self, job: TaskJob) -> None:
-        """Stop ``job``'s process tree and delete its files."""
+        """Stop ``job``'s process tree and delete its files (blocks up to the grace period)."""
         self._runner.cancel(job)
+
+    def request_cancel(self, job: TaskJob) -> None:
+        """Ask ``job`` to stop and return at once (a GUI then polls :meth:`cancel_done`)."""
+        self._runner.request_cancel(job)
+
+    def cancel_done(self, job: TaskJob) -> bool:
+        """Without blocking: True once the cancelled ``job`` is gone and its files deleted."""
+        return self._runner.cancel_done(job)

@@ -46,6 +46,17 @@ def test_a_cancelled_job_raises_and_leaves_no_files(volume, tmp_path):
         runner.check_succeeded(job, job.process.wait())
 
 
+def test_a_requested_cancel_keeps_the_files_until_the_child_is_gone(volume, tmp_path):
+    runner = TaskRunner("severity", slow_child)
+    job = runner.start(volume, tmp_path)
+    runner.request_cancel(job)
+    while not runner.cancel_done(job):
+        assert any(tmp_path.iterdir())  # the child may still be reading its input
+    assert not job.running and not any(tmp_path.iterdir())
+    with pytest.raises(CancelledError):
+        runner.check_succeeded(job, job.process.wait())
+
+
 def test_a_failed_child_reports_its_error_message(volume, tmp_path, scene):
     runner = TaskRunner("severity", failing_child)
     job = runner.start(volume, tmp_path)
