@@ -30,7 +30,7 @@ class LesionSegmentation(ScriptedLoadableModule):
         self.parent.acknowledgementText = (
             "LesionAI is open source (Apache-2.0). The spinal cord and lesion models were trained on the public "
             "Spinal Cord Toolbox test data (MIT); the model registry credits each dataset.")
-        loadTerminologyWhenStarted("spine")
+        loadTerminologyWhenStarted("spine", __file__)
 
 
 class LesionSegmentationWidget(ScriptedLoadableModuleWidget):

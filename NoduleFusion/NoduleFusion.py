@@ -33,7 +33,7 @@ class NoduleFusion(ScriptedLoadableModule):
         self.parent.acknowledgementText = (
             "LesionAI is open source (Apache-2.0). The nodule models were trained on LIDC-IDRI (TCIA, CC BY 3.0); "
             "the model registry credits each dataset.")
-        loadTerminologyWhenStarted("nodule")
+        loadTerminologyWhenStarted("nodule", __file__)
 
 
 class NoduleFusionWidget(ScriptedLoadableModuleWidget):

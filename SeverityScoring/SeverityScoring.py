@@ -38,7 +38,7 @@ class SeverityScoring(ScriptedLoadableModule):
         self.parent.acknowledgementText = (
             "LesionAI is open source (Apache-2.0). Its models were trained on public chest X-ray datasets; the "
             "model registry shipped with the extension credits each dataset and states its licence.")
-        loadTerminologyWhenStarted("severity")
+        loadTerminologyWhenStarted("severity", __file__)
 
 
 class SeverityScoringWidget(ScriptedLoadableModuleWidget):

@@ -4,12 +4,14 @@ Slicer's segment editor offers the terms of loaded terminology contexts (``*.ter
 the dcmqi segment-context format: categories holding types, types holding modifiers, each a DICOM
 code with an optional recommended RGB colour). This module builds the context
 ``LesionAI - <Module>`` of a task from the segments the task declares (``TERMINOLOGY_SEGMENTS`` of
-its outputs module, found through :mod:`lesionai.tasks`), so the file shipped in
-``Resources/Terminology`` can never disagree with the codes and colours written into results.
+its outputs module, found through :mod:`lesionai.tasks`). Each module ships its context in
+``<Module>/Resources/Terminology`` and loads it from there at start-up (:func:`load_into_slicer`);
+a test checks that the shipped file equals a fresh generation, so it can never disagree with the
+codes and colours written into results.
 
 Regenerate a shipped file with::
 
-    python -m lesionai.terminology Resources/Terminology/LesionAI-SeverityScoring.term.json --task severity
+    python -m lesionai.terminology SeverityScoring/Resources/Terminology/LesionAI-SeverityScoring.term.json --task severity
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from pathlib import Path
 from .mrml import CodedEntry, SegmentSpec
 
 __all__ = ["CONTEXT_NAME", "CONTEXT_SCHEMA", "main", "severity_terminology_context", "task_terminology_context",
-           "terminology_context", "terminology_json", "load_into_slicer", "write_terminology"]
+           "terminology_context", "terminology_json", "load_into_slicer", "shipped_path", "write_terminology"]
 
 DEFAULT_TASK = "severity"
 CONTEXT_NAME = "LesionAI - SeverityScoring"
@@ -103,24 +105,27 @@ def _loaded_terminology_names(terminologies_logic) -> list[str]:
     return [names.GetValue(index) for index in range(names.GetNumberOfValues())]
 
 
-def load_into_slicer(terminologies_logic, folder: Path | None = None, task_name: str = DEFAULT_TASK) -> str:
-    """Load the task's context into a ``vtkSlicerTerminologiesModuleLogic`` (in Slicer:
-    ``slicer.modules.terminologies.logic()``) so the segment editor offers its terms.
+def shipped_path(module_folder, task_name: str = DEFAULT_TASK) -> Path:
+    """Where a module ships its task's context: ``<module folder>/Resources/Terminology/<file>``."""
+    return Path(module_folder) / "Resources" / "Terminology" / file_name(task_name)
 
-    The file is generated into ``folder`` (default: the LesionAI cache), so it is found however the
-    extension was installed. Returns the context name; loading twice does nothing more.
+
+def load_into_slicer(terminologies_logic, module_folder, task_name: str = DEFAULT_TASK) -> str:
+    """Load the context the module in ``module_folder`` ships into a ``vtkSlicerTerminologiesModuleLogic``
+    (in Slicer: ``slicer.modules.terminologies.logic()``) so the segment editor offers its terms.
+
+    Returns the context name; loading twice does nothing more. Raises FileNotFoundError when the
+    module's file is missing and RuntimeError when Slicer does not load it under its name.
     """
     wanted = context_name(task_name)
     if wanted in _loaded_terminology_names(terminologies_logic):
         return wanted
-    if folder is None:
-        from .registry import cache_dir
-
-        folder = cache_dir() / "terminology"
-    written = write_terminology(Path(folder) / file_name(task_name), task_name)
-    name = terminologies_logic.LoadTerminologyFromFile(str(written))
+    path = shipped_path(module_folder, task_name)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing; reinstall the LesionAI extension")
+    name = terminologies_logic.LoadTerminologyFromFile(str(path))
     if name != wanted:
-        raise RuntimeError(f"Slicer did not load the terminology context {wanted!r}")
+        raise RuntimeError(f"Slicer did not load the terminology context {wanted!r} from {path}")
     return name
 
 

@@ -1,4 +1,7 @@
-"""The shipped Slicer terminology file matches the SeverityScoring label table and loads in Slicer."""
+"""Each module ships its Slicer terminology context; it matches the task's label table and every
+segment code resolves in it once Slicer has loaded it from the module's Resources."""
+
+from __future__ import annotations
 
 import dataclasses
 import json
@@ -12,7 +15,8 @@ from lesionai.severity.labels import LUNG_SEGMENTS, ZONE_SEGMENTS
 from lesionai.terminology import CONTEXT_NAME, terminology_context, terminology_json
 
 from repo_paths import REPO_ROOT  # noqa: E402
-TERM_FILE = REPO_ROOT / "Resources" / "Terminology" / "LesionAI-SeverityScoring.term.json"
+TERM_FILE = REPO_ROOT / "SeverityScoring" / "Resources" / "Terminology" / "LesionAI-SeverityScoring.term.json"
+MODULE_FOLDERS = {"severity": "SeverityScoring", "spine": "LesionSegmentation", "nodule": "NoduleFusion"}
 REGENERATE = f"python -m lesionai.terminology {TERM_FILE.relative_to(REPO_ROOT).as_posix()}"
 # Properties the dcmqi segment-context schema allows at each level (it forbids any other).
 CODE_KEYS = {"CodeValue", "CodeMeaning", "CodingSchemeDesignator", "recommendedDisplayRGBValue", "cid",
@@ -110,32 +114,44 @@ def test_one_code_with_two_meanings_is_refused():
         terminology_context("clash", segments)
 
 
-def test_the_module_loads_the_context_into_slicer_once(tmp_path):
+def test_the_module_loads_its_shipped_context_into_slicer_once(tmp_path):
     slicer = pytest.importorskip("slicer")
     from lesionai.terminology import load_into_slicer
 
     logic = slicer.vtkSlicerTerminologiesModuleLogic()
     assert not logic.IsTerminologyContextLoaded(CONTEXT_NAME)
-    assert load_into_slicer(logic, tmp_path) == CONTEXT_NAME
+    assert load_into_slicer(logic, REPO_ROOT / "SeverityScoring") == CONTEXT_NAME
     assert logic.IsTerminologyContextLoaded(CONTEXT_NAME)
-    assert (tmp_path / TERM_FILE.name).read_text() == TERM_FILE.read_text()
-    (tmp_path / TERM_FILE.name).unlink()
-    assert load_into_slicer(logic, tmp_path) == CONTEXT_NAME and not any(tmp_path.iterdir())
+    assert load_into_slicer(logic, tmp_path) == CONTEXT_NAME  # already loaded: the folder is not read
 
 
-@pytest.mark.parametrize("task_name", ["spine", "nodule"])
-def test_every_task_ships_its_context_and_it_loads_in_slicer(task_name, tmp_path):
+def test_a_missing_shipped_file_is_named(tmp_path):
+    slicer = pytest.importorskip("slicer")
+    from lesionai.terminology import load_into_slicer
+
+    with pytest.raises(FileNotFoundError, match="LesionAI-SeverityScoring.term.json is missing"):
+        load_into_slicer(slicer.vtkSlicerTerminologiesModuleLogic(), tmp_path)
+    assert not any(tmp_path.iterdir())  # nothing is generated in its place
+
+
+@pytest.mark.parametrize("task_name", sorted(MODULE_FOLDERS))
+def test_every_task_ships_its_context_and_each_segment_resolves_in_slicer(task_name):
     from lesionai.tasks import terminology_segments
-    from lesionai.terminology import context_name, file_name, load_into_slicer
+    from lesionai.terminology import context_name, load_into_slicer, shipped_path
 
-    shipped = REPO_ROOT / "Resources" / "Terminology" / file_name(task_name)
+    module_folder = REPO_ROOT / MODULE_FOLDERS[task_name]
+    shipped = shipped_path(module_folder, task_name)
     assert shipped.read_text(encoding="utf-8") == terminology_json(task_name=task_name), (
         f"{shipped.name} is out of date; regenerate it with: python -m lesionai.terminology "
         f"{shipped.relative_to(REPO_ROOT).as_posix()} --task {task_name}")
-    context = json.loads(shipped.read_text(encoding="utf-8"))
-    for segment in terminology_segments(task_name):
-        category = find_code(entries_at(context, "Category"), segment.terminology.category)
-        assert category is not None and find_code(category["Type"], segment.terminology.type) is not None
     slicer = pytest.importorskip("slicer")
     logic = slicer.vtkSlicerTerminologiesModuleLogic()
-    assert load_into_slicer(logic, tmp_path, task_name) == context_name(task_name)
+    name = load_into_slicer(logic, module_folder, task_name)
+    assert name == context_name(task_name)
+    for segment in terminology_segments(task_name):
+        entry = slicer.vtkSlicerTerminologyEntry()
+        tag = dataclasses.replace(segment.terminology, context=name).to_slicer_string()
+        assert logic.DeserializeTerminologyEntry(tag, entry)
+        assert logic.UpdateEntryFromLoadedTerminologies(entry, [name], []), f"{segment.name} does not resolve"
+        found = entry.GetTypeModifierObject() if segment.terminology.modifier else entry.GetTypeObject()
+        assert found.GetCodeValue() == (segment.terminology.modifier or segment.terminology.type)[1], segment.name
