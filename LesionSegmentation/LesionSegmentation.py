@@ -8,7 +8,8 @@ tested headlessly on real MRML; the panel runs in Slicer, exercised by LesionSeg
 
 import slicer
 from LesionAICoreLib.selftest import TaskSelfTest
-from LesionAICoreLib.startup import loadTerminologyWhenStarted
+from LesionAICoreLib.reloading import forgetPackage
+from LesionAICoreLib.startup import setUpModule
 from slicer.ScriptedLoadableModule import ScriptedLoadableModule, ScriptedLoadableModuleLogic, ScriptedLoadableModuleWidget
 
 from LesionSegmentationLib import logic as spine
@@ -30,7 +31,7 @@ class LesionSegmentation(ScriptedLoadableModule):
         self.parent.acknowledgementText = (
             "LesionAI is open source (Apache-2.0). The spinal cord and lesion models were trained on the public "
             "Spinal Cord Toolbox test data (MIT); the model registry credits each dataset.")
-        loadTerminologyWhenStarted("spine", __file__)
+        setUpModule("spine", __file__, "Spine MRI with lesions (generated)", lambda scene: LesionSegmentationLogic().sample_nodes(scene))
 
 
 class LesionSegmentationWidget(ScriptedLoadableModuleWidget):
@@ -43,6 +44,10 @@ class LesionSegmentationWidget(ScriptedLoadableModuleWidget):
 
     def cleanup(self):
         self.panel.cleanup()
+
+    def onReload(self):
+        forgetPackage("LesionSegmentationLib")  # "Reload" reads the Lib package from disk again, too
+        ScriptedLoadableModuleWidget.onReload(self)
 
 
 class LesionSegmentationLogic(ScriptedLoadableModuleLogic, spine.LesionSegmentationLogic):

@@ -10,7 +10,8 @@ pre-invasive adenocarcinoma; the training recipes do, on a user's own pathology-
 
 import slicer
 from LesionAICoreLib.selftest import TaskSelfTest
-from LesionAICoreLib.startup import loadTerminologyWhenStarted
+from LesionAICoreLib.reloading import forgetPackage
+from LesionAICoreLib.startup import setUpModule
 from slicer.ScriptedLoadableModule import ScriptedLoadableModule, ScriptedLoadableModuleLogic, ScriptedLoadableModuleWidget
 
 from NoduleFusionLib import logic as nodule
@@ -33,7 +34,7 @@ class NoduleFusion(ScriptedLoadableModule):
         self.parent.acknowledgementText = (
             "LesionAI is open source (Apache-2.0). The nodule models were trained on LIDC-IDRI (TCIA, CC BY 3.0); "
             "the model registry credits each dataset.")
-        loadTerminologyWhenStarted("nodule", __file__)
+        setUpModule("nodule", __file__, "Chest CT with a nodule (generated)", lambda scene: NoduleFusionLogic().sample_nodes(scene))
 
 
 class NoduleFusionWidget(ScriptedLoadableModuleWidget):
@@ -46,6 +47,10 @@ class NoduleFusionWidget(ScriptedLoadableModuleWidget):
 
     def cleanup(self):
         self.panel.cleanup()
+
+    def onReload(self):
+        forgetPackage("NoduleFusionLib")  # "Reload" reads the Lib package from disk again, too
+        ScriptedLoadableModuleWidget.onReload(self)
 
 
 class NoduleFusionLogic(ScriptedLoadableModuleLogic, nodule.NoduleFusionLogic):

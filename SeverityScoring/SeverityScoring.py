@@ -9,7 +9,8 @@ logic is tested headlessly.
 
 import slicer
 from LesionAICoreLib.selftest import TaskSelfTest
-from LesionAICoreLib.startup import loadTerminologyWhenStarted
+from LesionAICoreLib.reloading import forgetPackage
+from LesionAICoreLib.startup import setUpModule
 from slicer.parameterNodeWrapper import parameterNodeWrapper
 from slicer.ScriptedLoadableModule import ScriptedLoadableModule, ScriptedLoadableModuleLogic, ScriptedLoadableModuleWidget
 
@@ -38,7 +39,7 @@ class SeverityScoring(ScriptedLoadableModule):
         self.parent.acknowledgementText = (
             "LesionAI is open source (Apache-2.0). Its models were trained on public chest X-ray datasets; the "
             "model registry shipped with the extension credits each dataset and states its licence.")
-        loadTerminologyWhenStarted("severity", __file__)
+        setUpModule("severity", __file__, "Chest radiograph (generated)", lambda scene: SeverityScoringLogic().sample_nodes(scene))
 
 
 class SeverityScoringWidget(ScriptedLoadableModuleWidget):
@@ -53,6 +54,10 @@ class SeverityScoringWidget(ScriptedLoadableModuleWidget):
 
     def cleanup(self):
         self.panel.cleanup()
+
+    def onReload(self):
+        forgetPackage("SeverityScoringLib")  # "Reload" reads the Lib package from disk again, too
+        ScriptedLoadableModuleWidget.onReload(self)
 
     def enter(self):
         self.panel.enter()

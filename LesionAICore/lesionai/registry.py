@@ -232,6 +232,18 @@ def cache_dir() -> Path:
     return Path(configured).expanduser() if configured else Path.home() / ".cache" / "lesionai"
 
 
+def use_cache_folder(folder, environ=None) -> Path:
+    """Make ``folder`` the model cache (``$LESIONAI_CACHE`` in ``environ``, default ``os.environ``, so
+    child processes inherit it) unless the user has set that variable; returns the cache in use.
+
+    Inside Slicer the modules pass a folder under the application's cache (``slicer.app.cachePath``).
+    """
+    environ = os.environ if environ is None else environ
+    if not environ.get(CACHE_ENV):
+        environ[CACHE_ENV] = str(folder)
+    return Path(environ[CACHE_ENV]).expanduser()
+
+
 def sha256_of(path: Path | str) -> str:
     """Lower-case hex SHA-256 of a file, read in chunks (safe for large weights)."""
     digest = hashlib.sha256()

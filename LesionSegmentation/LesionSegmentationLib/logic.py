@@ -88,6 +88,10 @@ class LesionSegmentationLogic(TaskLogic):
         phantom = generate_spine_phantom(seed=seed, lesions=2)
         return volume_node_from_image(scene, phantom.image, scene.GenerateUniqueName(SAMPLE_NAME))
 
+    def sample_nodes(self, scene) -> list:
+        """The Sample Data entry: the generated spine volume (see :meth:`add_sample_volume`)."""
+        return [self.add_sample_volume(scene)]
+
 
 def add_result_nodes(scene, volume_node, result) -> LesionSegmentationNodes:
     """Segmentation, lesion table, cord CSA table and plot for ``result`` beside ``volume_node``."""

@@ -111,6 +111,13 @@ class NoduleFusionLogic(TaskLogic):
         volume = volume_node_from_image(scene, phantom.image, scene.GenerateUniqueName(SAMPLE_NAME))
         return volume, tuple(float(v) for v in phantom.center_ras)
 
+    def sample_nodes(self, scene) -> list:
+        """The Sample Data entry: the generated CT and a point list "nodules" on the nodule's centre."""
+        volume, centre = self.add_sample_ct(scene)
+        points = scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", scene.GenerateUniqueName("nodules"))
+        points.AddControlPoint(*centre)
+        return [volume, points]
+
 
 def control_points(points) -> list:
     """RAS points from a list of (R, A, S) / None, or from a markups point list node."""

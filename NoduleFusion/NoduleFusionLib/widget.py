@@ -63,9 +63,7 @@ class NoduleFusionPanel(JobPanel):
 
     def onSampleButton(self):
         with slicer.util.tryWithErrorDisplay("Could not add the sample CT.", waitCursor=True):
-            volume, centre = self.logic.add_sample_ct(slicer.mrmlScene)
-            points = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", "nodules")
-            points.AddControlPoint(*centre)
+            volume, points = self.logic.sample_nodes(slicer.mrmlScene)
             self.inputSelector.setCurrentNode(volume)
             self.pointsSelector.setCurrentNode(points)
             slicer.util.setSliceViewerLayers(background=volume, fit=True)

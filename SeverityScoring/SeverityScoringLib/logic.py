@@ -118,6 +118,10 @@ class SeverityScoringLogic(TaskLogic):
         image = generate_cxr_phantom(seed=seed, size=(1024, 1024)).image
         return volume_node_from_image(scene, image, scene.GenerateUniqueName(SAMPLE_NAME))
 
+    def sample_nodes(self, scene) -> list:
+        """The Sample Data entry: the generated radiograph (see :meth:`add_sample_radiograph`)."""
+        return [self.add_sample_radiograph(scene)]
+
 
 def check_radiograph_node(volume_node) -> None:
     """Raise InputError unless ``volume_node`` is a single-slice scalar volume holding voxels.

@@ -14,9 +14,15 @@ import dataclasses
 import typing
 
 if typing.TYPE_CHECKING:  # names only: the module must import without Slicer
-    from slicer import vtkMRMLScalarVolumeNode, vtkMRMLSegmentationNode, vtkMRMLTableNode
+    from slicer import vtkMRMLScalarVolumeNode, vtkMRMLSegmentationNode, vtkMRMLTableNode, vtkMRMLVectorVolumeNode
+
+    RadiographNode = typing.Union[vtkMRMLScalarVolumeNode, vtkMRMLVectorVolumeNode]
 
 MRML_NODE_CLASS_NAMES = ("vtkMRMLScalarVolumeNode", "vtkMRMLSegmentationNode", "vtkMRMLTableNode")
+RADIOGRAPH_NODE_TYPES = ("vtkMRMLScalarVolumeNode", "vtkMRMLVectorVolumeNode")
+"""A radiograph is a grey (scalar) or a colour (vector, e.g. an RGB PNG) volume. The wrapper sets the
+input selector's node types from this union, so both kinds can be chosen."""
+NODE_TYPES_OF_ANNOTATION = {**{name: (name,) for name in MRML_NODE_CLASS_NAMES}, "RadiographNode": RADIOGRAPH_NODE_TYPES}
 MAX_THREADS = 64
 
 
@@ -31,7 +37,7 @@ class SeverityScoringParameters:
     results are shown in the slice views.
     """
 
-    inputVolume: vtkMRMLScalarVolumeNode = None
+    inputVolume: RadiographNode = None
     outputSegmentation: vtkMRMLSegmentationNode = None
     outputTable: vtkMRMLTableNode = None
     outputHeatmap: vtkMRMLScalarVolumeNode = None
@@ -54,11 +60,12 @@ def resolved_types(mrml) -> dict[str, type]:
     None default into ``Optional`` on older Pythons and would hide the node type from the wrapper).
 
     >>> import slicer  # doctest: +SKIP
-    >>> resolved_types(slicer)["inputVolume"] is slicer.vtkMRMLScalarVolumeNode  # doctest: +SKIP
+    >>> resolved_types(slicer)["outputHeatmap"] is slicer.vtkMRMLScalarVolumeNode  # doctest: +SKIP
     True
     """
     known = {"bool": bool, "int": int, "float": float, "str": str}
     known.update({name: getattr(mrml, name) for name in MRML_NODE_CLASS_NAMES})
+    known["RadiographNode"] = typing.Union[tuple(getattr(mrml, name) for name in RADIOGRAPH_NODE_TYPES)]
     return {field.name: known[field.type] for field in dataclasses.fields(SeverityScoringParameters)}
 
 

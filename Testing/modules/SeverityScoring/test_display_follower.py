@@ -18,10 +18,11 @@ if str(REPO_ROOT / "SeverityScoring") not in sys.path:
 
 slicer = pytest.importorskip("slicer")
 
-from lesionai import mrml  # noqa: E402
-from lesionai.geometry import Image, radiograph_geometry  # noqa: E402
-from lesionai.severity.labels import ZONE_SEGMENTS  # noqa: E402
-from SeverityScoringLib import presentation  # noqa: E402
+from SeverityScoringLib import presentation
+
+from lesionai import mrml
+from lesionai.geometry import Image, radiograph_geometry
+from lesionai.severity.labels import ZONE_SEGMENTS
 
 
 @pytest.fixture

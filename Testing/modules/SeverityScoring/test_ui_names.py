@@ -12,6 +12,8 @@ import ast
 import sys
 import xml.etree.ElementTree as ElementTree
 
+import typing
+
 import pytest
 
 from repo_paths import REPO_ROOT as ROOT  # noqa: E402
@@ -125,11 +127,11 @@ def test_bound_widget_can_show_the_parameter_type(field_name):
     field_type = parameters.SeverityScoringParameters.__dataclass_fields__[field_name].type
     (widget_name,) = parameter_bindings()[field_name]
     widget = ui_widgets()[widget_name]
-    if field_type in parameters.MRML_NODE_CLASS_NAMES:
+    if field_type in parameters.NODE_TYPES_OF_ANNOTATION:
         assert widget.get("class") == "qMRMLNodeComboBox"
         node_types = [item.text for item in widget_property(widget, "nodeTypes")]
         # the wrapper sets nodeTypes from the annotation; the .ui should say the same
-        assert node_types == [field_type]
+        assert node_types == list(parameters.NODE_TYPES_OF_ANNOTATION[field_type])
     else:
         assert widget.get("class") in WIDGETS_FOR_TYPE[field_type], f"{widget_name} cannot show a {field_type}"
 
@@ -201,7 +203,8 @@ def test_wrapper_namespace_resolves_node_types_with_mrml():
     slicer = pytest.importorskip("slicer")
     namespace = parameters.wrapper_namespace(slicer)
     annotations = namespace["__annotations__"]
-    assert annotations["inputVolume"] is slicer.vtkMRMLScalarVolumeNode
+    assert typing.get_args(annotations["inputVolume"]) == (slicer.vtkMRMLScalarVolumeNode,
+                                                           slicer.vtkMRMLVectorVolumeNode)  # colour PNGs too
     assert annotations["outputSegmentation"] is slicer.vtkMRMLSegmentationNode
     assert annotations["outputTable"] is slicer.vtkMRMLTableNode
     assert annotations["outputHeatmap"] is slicer.vtkMRMLScalarVolumeNode
