@@ -7,6 +7,8 @@ timer then finishes the cancel (kills what is left after the grace period, delet
 only :meth:`JobPanel.cleanup` (the module closing) waits for that.
 """
 
+import contextlib
+
 import ctk
 import qt
 import slicer
@@ -95,11 +97,29 @@ class JobPanel:
         from lesionai.slicer.dependencies import ensure_in_slicer
 
         try:
-            ensure_in_slicer(self.title)
+            ensure_in_slicer(self.title, installing=self.installingDialog)
         except DependencyError as error:
             slicer.util.errorDisplay(f"{self.title} cannot run without its Python packages.\n\n{error}")
             return False
         return True
+
+    @contextlib.contextmanager
+    def installingDialog(self, missing):
+        """A modal "Installing ..." dialog with a busy bar while pip runs (after the user agreed)."""
+        dialog = qt.QProgressDialog(f"Installing {', '.join(missing)} for {self.title}.\n"
+                                    "This can take a few minutes; Slicer is not frozen.", None, 0, 0,
+                                    slicer.util.mainWindow())
+        dialog.setWindowTitle("Installing LesionAI packages")
+        dialog.setWindowModality(qt.Qt.WindowModal)
+        dialog.minimumDuration = 0
+        dialog.show()
+        slicer.app.processEvents()
+        slicer.app.setOverrideCursor(qt.Qt.WaitCursor)
+        try:
+            yield
+        finally:
+            slicer.app.restoreOverrideCursor()
+            dialog.close()
 
     def onPollJob(self):
         self._stopping = [job for job in self._stopping if not self.logic.cancel_done(job)]

@@ -168,6 +168,30 @@ def test_ensure_in_slicer_asks_with_the_module_title_and_respects_a_no(site, mon
     assert text.startswith("SeverityScoring needs") and f"{ABSENT}>=1" in text and title == "Install LesionAI packages"
 
 
+def test_install_feedback_is_shown_only_after_the_user_agreed_and_while_pip_runs(site, monkeypatch):
+    """The OK/Cancel dialog is Qt (a recorder here); the install itself writes a real dist-info."""
+    import contextlib
+
+    import lesionai.slicer.dependencies as slicer_dependencies
+
+    util = pytest.importorskip("slicer.util")
+    order = []
+    monkeypatch.setattr(util, "confirmOkCancelDisplay", lambda text, title: order.append("asked") or True,
+                        raising=False)
+    installer = DistInfoInstaller(site)
+    monkeypatch.setattr(slicer_dependencies, "slicer_installer",
+                        lambda: lambda missing: order.append("pip") or installer(missing))
+
+    @contextlib.contextmanager
+    def installing(missing):
+        order.append(f"dialog shown: {missing}")
+        yield
+        order.append("dialog closed")
+
+    assert ensure_in_slicer("SeverityScoring", {ABSENT: ">=1"}, installing=installing) == [f"{ABSENT}>=1"]
+    assert order == ["asked", f"dialog shown: ['{ABSENT}>=1']", "pip", "dialog closed"]
+
+
 def test_bundled_packages_are_pinned_at_their_installed_versions():
     import importlib.metadata
 

@@ -52,7 +52,7 @@ def fake_application(monkeypatch, scene):
         monkeypatch.delitem(sys.modules, module)
     import lesionai.slicer.dependencies as dependencies
 
-    monkeypatch.setattr(dependencies, "ensure_in_slicer", lambda title: [])
+    monkeypatch.setattr(dependencies, "ensure_in_slicer", lambda title, **feedback: [])
     return scene
 
 
@@ -176,7 +176,7 @@ def test_a_declined_install_starts_nothing_and_says_why(fake_application, monkey
     from lesionai.errors import DependencyError
     from LesionSegmentationLib.widget import LesionSegmentationPanel
 
-    def decline(title):
+    def decline(title, **feedback):
         raise DependencyError("the user declined installing onnxruntime")
 
     monkeypatch.setattr(dependencies, "ensure_in_slicer", decline)

@@ -9,10 +9,12 @@ Slicer's own installer, and constraints that pin the packages Slicer ships.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.metadata
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from ..dependencies import INFERENCE_REQUIREMENTS, SLICER_BUNDLED, Requirements, ensure_requirements, refuse_protected
 
@@ -64,11 +66,14 @@ def write_bundled_constraints() -> Path:
     return Path(handle.name)
 
 
-def ensure_in_slicer(module_title: str, requirements: Requirements = INFERENCE_REQUIREMENTS) -> list[str]:
+def ensure_in_slicer(module_title: str, requirements: Requirements = INFERENCE_REQUIREMENTS,
+                     installing: Callable[[list[str]], Any] | None = None) -> list[str]:
     """Inside Slicer: ask the user with an OK/Cancel dialog, then install what ``requirements`` lacks.
 
-    Returns the requirements installed; raises :class:`DependencyError` when the user declines or
-    the installation fails.
+    ``installing(missing)``: a context manager shown while pip runs (the panel's "Installing ..."
+    progress dialog), entered only after the user said yes, so the question is never asked under a
+    busy cursor. Returns the requirements installed; raises :class:`DependencyError` when the user
+    declines or the installation fails.
     """
     import slicer.util
 
@@ -77,7 +82,18 @@ def ensure_in_slicer(module_title: str, requirements: Requirements = INFERENCE_R
                     + "\n\nInstall them now? This may take minutes.")
         return slicer.util.confirmOkCancelDisplay(question, "Install LesionAI packages")
 
-    return ensure_requirements(requirements, confirm=confirm, installer=slicer_installer())
+    install = slicer_installer()
+
+    def installer(missing: list[str]) -> None:
+        with (installing or _no_feedback)(missing):
+            install(missing)
+
+    return ensure_requirements(requirements, confirm=confirm, installer=installer)
+
+
+@contextlib.contextmanager
+def _no_feedback(missing: list[str]):
+    yield
 
 
 def _slicer_pip_ensure():
