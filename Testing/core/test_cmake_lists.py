@@ -175,3 +175,10 @@ def test_extensions_index_entry_agrees_with_cmake():
     depends = variables["EXTENSION_DEPENDS"]
     assert entry["build_dependencies"] == ([] if depends == ["NA"] else depends)
     assert entry["tier"] in range(1, 6)
+
+
+def test_extensions_index_entry_builds_the_release_branch_of_this_version():
+    """The index builds a release branch (cut from a commit that passed CI), never the moving main."""
+    entry = json.loads((ROOT / "LesionAI.json").read_text(encoding="utf-8"))
+    version = re.search(r'^version = "(\d+)\.(\d+)\.\d+"', (ROOT / "pyproject.toml").read_text(), re.MULTILINE)
+    assert entry["scm_revision"] == f"release-{version[1]}.{version[2]}"
