@@ -8,6 +8,8 @@ it (canonical grid, two-pass windows, largest component, back on the input grid)
     python benchmarks/benchmark_spine_phantom.py [--onnx runs/.../spine_cord_unet.onnx]
 """
 
+from __future__ import annotations
+
 import argparse
 import json
 import sys

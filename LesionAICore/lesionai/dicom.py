@@ -108,10 +108,8 @@ def _dicom_pixels(dataset, path: Path) -> np.ndarray:
     raw = _decoded_pixels(dataset, path)
     photometric = str(dataset.get("PhotometricInterpretation", "MONOCHROME2")).upper()
     if photometric == "PALETTE COLOR":
-        from pydicom.pixels import apply_color_lut
-
         try:
-            coloured = apply_color_lut(raw, dataset)
+            coloured = _pixel_utilities().apply_color_lut(raw, dataset)
         except (ValueError, KeyError, AttributeError) as error:
             raise InputError(f"{path}: PALETTE COLOR image whose colour palette cannot be read ({error})") from error
         return luma(coloured.astype(np.float64))
@@ -141,9 +139,20 @@ def _decoded_pixels(dataset, path: Path) -> np.ndarray:
 
 
 def _apply_modality_lut(raw: np.ndarray, dataset) -> np.ndarray:
-    from pydicom.pixels import apply_modality_lut
+    return np.asarray(_pixel_utilities().apply_modality_lut(raw, dataset), dtype=np.float64)
 
-    return np.asarray(apply_modality_lut(raw, dataset), dtype=np.float64)
+
+def _pixel_utilities():
+    """The pydicom module holding ``apply_modality_lut`` and ``apply_color_lut``.
+
+    pydicom 3 has them in ``pydicom.pixels``; pydicom 2.4 (bundled with Slicer 5.8 and 5.10) in
+    ``pydicom.pixel_data_handlers.util``.
+    """
+    try:
+        from pydicom import pixels
+    except ImportError:
+        from pydicom.pixel_data_handlers import util as pixels
+    return pixels
 
 
 def _stored_value_range(dataset) -> tuple[float, float]:

@@ -5,6 +5,8 @@ except :mod:`lesionai.tasks`, the one table where the shared machinery meets the
 package (and its training recipes) imports the core and itself, never another task.
 """
 
+from __future__ import annotations
+
 import ast
 from pathlib import Path
 

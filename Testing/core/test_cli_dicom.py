@@ -22,7 +22,6 @@ from pydicom.encaps import encapsulate
 from pydicom.uid import (
     ComputedRadiographyImageStorage,
     DigitalXRayImageStorageForPresentation,
-    JPEG2000Lossless,
     JPEGBaseline8Bit,
     generate_uid,
 )
@@ -31,7 +30,7 @@ from lesionai import cli
 from lesionai.imageio import read_image
 from lesionai.phantoms.cxr import generate_cxr_phantom
 
-from dicom_samples import new_dataset
+from dicom_samples import compress_jpeg2000_lossless, new_dataset, save_dicom
 
 CR_SPACING_MM = 0.35
 DX_SPACING_MM = 0.3
@@ -62,8 +61,8 @@ def write_cr_monochrome1_j2k(intensity: np.ndarray, path: Path) -> Path:
     dataset.BitsAllocated, dataset.BitsStored, dataset.HighBit = 16, 12, 11
     dataset.PixelSpacing = [CR_SPACING_MM, CR_SPACING_MM]
     stored = (4095 - np.round(intensity)).astype(np.uint16)
-    dataset.compress(JPEG2000Lossless, stored, generate_instance_uid=False)
-    dataset.save_as(path, enforce_file_format=True)
+    compress_jpeg2000_lossless(dataset, stored)
+    save_dicom(dataset, path)
     return path
 
 
@@ -82,7 +81,7 @@ def write_dx_jpeg_baseline(intensity: np.ndarray, path: Path, orientation: str |
     dataset.PixelData = encapsulate([buffer.getvalue()])
     dataset["PixelData"].VR = "OB"
     dataset["PixelData"].is_undefined_length = True
-    dataset.save_as(path, enforce_file_format=True)
+    save_dicom(dataset, path)
     return path
 
 
@@ -91,7 +90,7 @@ def write_dicomdir_like(path: Path) -> Path:
     dataset = new_dataset("1.2.840.10008.1.3.10")
     dataset.FileSetID = "PHANTOM"
     dataset.DirectoryRecordSequence = []
-    dataset.save_as(path, enforce_file_format=True)
+    save_dicom(dataset, path)
     return path
 
 

@@ -15,7 +15,7 @@ from lesionai.imageio import read_image, write_image
 from lesionai.phantoms.cxr import generate_cxr_phantom
 from lesionai.severity.pipeline import SeverityPipeline
 
-from dicom_samples import new_dataset
+from dicom_samples import new_dataset, save_dicom
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +37,7 @@ def write_dx(path, orientation):
     dataset.ImagePositionPatient = [0, 0, 0]
     dataset.ImageOrientationPatient = orientation
     dataset.PixelData = pixels.tobytes()
-    dataset.save_as(path, enforce_file_format=True)
+    save_dicom(dataset, path)
     return path
 
 

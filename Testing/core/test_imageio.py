@@ -24,7 +24,7 @@ from lesionai.geometry import Geometry, Image, radiograph_geometry
 from lesionai.imageio import image_from_sitk, image_to_sitk, read_image, write_image
 from lesionai.orientation import from_display_orientation, to_display_orientation
 
-from dicom_samples import new_dataset
+from dicom_samples import encoder_available, new_dataset, save_dicom
 
 STUDY_UID = generate_uid()
 
@@ -45,7 +45,7 @@ def make_dicom(path, pixels, sop_class=DigitalXRayImageStorageForPresentation, m
     for keyword, value in attributes.items():
         setattr(ds, keyword, value)
     ds.PixelData = np.ascontiguousarray(pixels).tobytes()
-    ds.save_as(path, enforce_file_format=True)
+    save_dicom(ds, path)
     return path
 
 
@@ -108,7 +108,7 @@ def test_jpeg_baseline_dx_decodes_to_the_encoded_picture(tmp_path):
     ds.PixelData = encapsulate([jpeg_bytes(picture)])
     ds["PixelData"].VR = "OB"
     ds.file_meta.TransferSyntaxUID = JPEGBaseline8Bit
-    ds.save_as(path, enforce_file_format=True)
+    save_dicom(ds, path)
     image = read_image(path)
     assert image.array.shape == (1, 64, 48)
     assert np.abs(image.array[0] - picture).mean() < 2.0
@@ -117,15 +117,13 @@ def test_jpeg_baseline_dx_decodes_to_the_encoded_picture(tmp_path):
 @pytest.mark.parametrize("syntax", [JPEG2000Lossless, RLELossless, JPEGLSLossless],
                          ids=["jpeg2000", "rle", "jpeg-ls"])
 def test_lossless_compressed_dicom_reads_exactly(tmp_path, syntax):
-    from pydicom.pixels import get_encoder
-
-    if not get_encoder(syntax).is_available:
+    if not encoder_available(syntax):
         pytest.skip(f"no {syntax.name} encoder installed to create the test file")
     stored = gradient(64, 48, high=4095)
     path = make_dicom(tmp_path / "compressed.dcm", stored, bits=12)
     ds = pydicom.dcmread(path)
     ds.compress(syntax)
-    ds.save_as(path, enforce_file_format=True)
+    save_dicom(ds, path)
     assert pydicom.dcmread(path).file_meta.TransferSyntaxUID == syntax
     np.testing.assert_array_equal(read_image(path).array[0], stored)
 

@@ -3,6 +3,8 @@ segment code resolves in it once Slicer has loaded it from the module's Resource
 
 from __future__ import annotations
 
+from __future__ import annotations
+
 import dataclasses
 import json
 import subprocess

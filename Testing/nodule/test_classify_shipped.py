@@ -10,7 +10,6 @@ from lesionai.imageio import read_image
 from lesionai.nodule.classify import TASK, NoduleClassifier
 from lesionai.nodule.features import feature_values
 from lesionai.registry import ModelRegistry
-from lesionai.training.metrics.classification import one_vs_rest_auc
 
 pytestmark = pytest.mark.skipif("nodule-fusion" not in ModelRegistry.load(),
                                 reason="the nodule-fusion model is not registered")
@@ -62,6 +61,9 @@ def test_missing_image_variables_are_masked_not_zero(classifier, ground_glass_ph
 
 @pytest.mark.realdata
 def test_lidc_validation_nodules_are_ranked_by_suspicion(classifier, shared_data):
+    pytest.importorskip("torch")  # the AUC helper lives with the training metrics
+    from lesionai.training.metrics.classification import one_vs_rest_auc
+
     root = shared_data / "nodules"
     with open(root / "cases.csv", newline="") as handle:
         rows = [row for row in csv.DictReader(handle) if row["dev_split"] == "val" and row["malignancy_value"] != "3"]

@@ -6,14 +6,15 @@ import json
 import numpy as np
 import onnxruntime
 import pytest
-import torch
 
-from lesionai.phantoms.spine import generate_spine_phantom
-from lesionai.registry import ModelRegistry
-from lesionai.spine.pipeline import CORD_MODEL, LESION_MODEL, SpinePipeline
-from lesionai.training.config import RECIPES_DIR, load_config
-from lesionai.training.install import install_run
-from lesionai.training.spine import cord_segmentation, lesion_segmentation
+torch = pytest.importorskip("torch")
+
+from lesionai.phantoms.spine import generate_spine_phantom  # noqa: E402
+from lesionai.registry import ModelRegistry  # noqa: E402
+from lesionai.spine.pipeline import CORD_MODEL, LESION_MODEL, SpinePipeline  # noqa: E402
+from lesionai.training.config import RECIPES_DIR, load_config  # noqa: E402
+from lesionai.training.install import install_run  # noqa: E402
+from lesionai.training.spine import cord_segmentation, lesion_segmentation  # noqa: E402
 
 TINY = {"channels": [4, 8, 16, 32], "epochs": 1, "steps_per_epoch": 3, "batch_size": 4, "progress": False}
 

@@ -9,7 +9,7 @@ import pytest
 
 slicer = pytest.importorskip("slicer")
 
-from dicom_samples import new_dataset  # noqa: E402
+from dicom_samples import new_dataset, save_dicom  # noqa: E402
 from pydicom.uid import MRImageStorage, generate_uid  # noqa: E402
 
 from lesionai import cli, mrml  # noqa: E402
@@ -54,7 +54,7 @@ def write_mr_series(image, folder):
         dataset.SamplesPerPixel, dataset.PhotometricInterpretation = 1, "MONOCHROME2"
         dataset.BitsAllocated, dataset.BitsStored, dataset.HighBit, dataset.PixelRepresentation = 16, 12, 11, 0
         dataset.PixelData = pixels[k].tobytes()
-        dataset.save_as(folder / f"slice{k:03d}.dcm", enforce_file_format=True)
+        save_dicom(dataset, folder / f"slice{k:03d}.dcm")
 
 
 def cord_dice(labels, truth) -> float:
