@@ -1,9 +1,14 @@
 """Python packages LesionAI needs, and installing the missing ones (with consent) into Slicer.
 
-Slicer ships its own numpy, SimpleITK, VTK and scipy, so none of them is listed here. Replacing
-numpy, SimpleITK or VTK from pip (or pulling in the slicer-core wheel) breaks the application, so
-:data:`PROTECTED` refuses them outright; torch is refused too, as inference runs on onnxruntime and
-never needs it inside Slicer.
+Slicer ships numpy, scipy, SimpleITK, VTK, pydicom, Pillow, requests, packaging and more
+(:mod:`lesionai.slicer_releases` lists them per release). LesionAI uses those as they are: it works
+with Slicer 5.8's numpy 1.26 and pydicom 2.4 as well as Slicer 5.12's numpy 2 and pydicom 3, so
+:data:`INFERENCE_REQUIREMENTS` names only what no Slicer ships and inference inside Slicer imports
+(onnxruntime for the networks, jsonschema for the model registry). Replacing a package Slicer relies
+on (numpy, SimpleITK, VTK, scipy, pydicom for its DICOM module, Pillow) or pulling in the slicer-core
+wheel breaks the application, so :data:`PROTECTED` refuses them outright; torch is refused too, as
+inference runs on onnxruntime and never needs it inside Slicer. While anything is installed, every
+package Slicer ships is pinned at its installed version (:data:`SLICER_BUNDLED`).
 
 >>> missing_requirements({"onnxruntime": ">=1.17"})  # [] when a recent onnxruntime is installed  # doctest: +SKIP
 >>> ensure_requirements(INFERENCE_REQUIREMENTS, confirm=ask_user, installer=pip_installer)  # doctest: +SKIP
@@ -19,26 +24,22 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 
 from lesionai.errors import DependencyError
+from lesionai.slicer_releases import bundled_distributions
 
 Requirements = Mapping[str, str]
 """Distribution name -> version specifier ("" for any version), e.g. {"pydicom": ">=3.0"}."""
 
 INFERENCE_REQUIREMENTS: Requirements = {
     "onnxruntime": ">=1.17",
-    "pydicom": ">=3.0",
-    "pylibjpeg": ">=2.0",
-    "pylibjpeg-libjpeg": ">=2.1",
-    "pylibjpeg-openjpeg": ">=2.3",
-    "pillow": ">=10",
     "jsonschema": ">=4.18",
-    "pyyaml": ">=6",
-    "tqdm": ">=4.60",
 }
+"""What inference inside Slicer needs and no Slicer release ships. DICOM files are read by Slicer
+itself there (no pylibjpeg), progress goes to the panel (no tqdm) and no YAML is parsed."""
 
-PROTECTED = frozenset({"numpy", "simpleitk", "vtk", "slicer-core", "torch"})
+PROTECTED = frozenset({"numpy", "scipy", "simpleitk", "vtk", "pydicom", "pillow", "slicer-core", "torch"})
 """Packages that must never be pip-installed into Slicer (normalised names)."""
 
-SLICER_BUNDLED = ("numpy", "SimpleITK", "vtk", "scipy")
+SLICER_BUNDLED = bundled_distributions()
 """Packages Slicer ships; their installed versions are pinned while LesionAI installs anything."""
 
 

@@ -15,8 +15,9 @@ from lesionai.dependencies import (
     missing_requirements,
     refuse_protected,
 )
-from lesionai.slicer.dependencies import ensure_in_slicer, slicer_installer, write_bundled_constraints
 from lesionai.errors import DependencyError
+from lesionai.slicer.dependencies import ensure_in_slicer, slicer_installer, write_bundled_constraints
+from lesionai.slicer_releases import RELEASES
 
 ABSENT = "lesionai-test-absent-package"
 
@@ -75,10 +76,44 @@ def site(tmp_path, monkeypatch):
     return folder
 
 
+def normalised(names):
+    return {re.sub(r"[-_.]+", "-", name).lower() for name in names}
+
+
 def test_inference_requirements_leave_slicer_packages_alone():
-    names = {name.lower() for name in INFERENCE_REQUIREMENTS}
-    assert "onnxruntime" in names and "pydicom" in names
-    assert not names & (PROTECTED | {"scipy", "numpy", "simpleitk", "vtk", "slicer-core"})
+    names = normalised(INFERENCE_REQUIREMENTS)
+    assert names == {"onnxruntime", "jsonschema"}
+    assert not names & (PROTECTED | normalised(SLICER_BUNDLED))
+
+
+def test_packages_slicer_relies_on_are_protected_and_every_shipped_one_pinned():
+    assert {"numpy", "scipy", "simpleitk", "vtk", "pydicom", "pillow"} <= PROTECTED
+    shipped = normalised(name for release in RELEASES.values() for name in release.pins)
+    assert shipped | {"vtk", "requests", "packaging"} <= normalised(SLICER_BUNDLED)
+    for requirement in ["pydicom>=3.0", "Pillow==12.0.0", "scipy"]:
+        with pytest.raises(DependencyError, match="will not install"):
+            refuse_protected([requirement])
+
+
+def test_inference_in_slicer_imports_only_what_slicer_ships_plus_the_requirements(tmp_path):
+    """The command line the Slicer panels run (``--progress json`` on a NRRD the module wrote) works
+    with every package absent that neither Slicer nor :data:`INFERENCE_REQUIREMENTS` provides."""
+    import os
+    import subprocess
+
+    from lesionai.imageio import write_image
+    from lesionai.phantoms.cxr import generate_cxr_phantom
+    from lesionai.process import python_env
+
+    write_image(generate_cxr_phantom(seed=3, size=(384, 384)).image, tmp_path / "input.nrrd")
+    blocked = ["yaml", "tqdm", "pylibjpeg", "libjpeg", "openjpeg", "torch", "monai"]
+    script = (f"import sys; sys.modules.update(dict.fromkeys({blocked!r})); from lesionai import cli; "
+              f"sys.exit(cli.main(['severity', {str(tmp_path / 'input.nrrd')!r}, '-o', {str(tmp_path / 'out')!r}, "
+              "'--progress', 'json']))")
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                               env={**os.environ, **python_env()}, timeout=300, check=False)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert (tmp_path / "out" / "input" / "result.json").is_file()
 
 
 def test_inference_requirements_are_met_by_the_development_environment():
@@ -200,8 +235,8 @@ def test_bundled_packages_are_pinned_at_their_installed_versions():
         pins = dict(line.split("==") for line in path.read_text().split())
     finally:
         path.unlink()
-    assert pins["numpy"] == importlib.metadata.version("numpy")
-    assert pins["SimpleITK"] == importlib.metadata.version("SimpleITK")
+    for name in ("numpy", "SimpleITK", "scipy", "pydicom", "pillow"):
+        assert pins[name] == importlib.metadata.version(name)
     assert set(pins) <= set(SLICER_BUNDLED)
 
 
