@@ -144,35 +144,17 @@ def read_record(case_dir: Path) -> dict:
     return json.loads((Path(case_dir) / RESULT_FILE).read_text(encoding="utf-8"))
 
 
-def mrml_available() -> bool:
-    """True when MRML nodes can be created here (slicer-core headless, or the Slicer application)."""
-    try:
-        import slicer
-
-        return hasattr(slicer, "vtkMRMLScene") and hasattr(slicer, "vtkMRMLSegmentationNode")
-    except ImportError:
-        return False
-
-
-MISSING_MRML_WARNING = ("segmentation.seg.nrrd not written: the MRML library is missing "
-                        "(pip install 'lesionai[mrml]'); the .nrrd label maps hold the same labels")
-
-
 def write_segmentation_file(reference: Image, layers: Sequence[tuple[Image, Sequence]], path: Path,
-                            name: str) -> Path | None:
+                            name: str) -> Path:
     """``segmentation.seg.nrrd`` from label-map layers (``(labels, [SegmentSpec, ...])``) on the grid
-    of ``reference``, written through a headless MRML scene; None when the MRML library is missing."""
-    if not mrml_available():
-        return None
-    import slicer
+    of ``reference``, written directly as a Slicer segmentation file (no MRML library needed; see
+    :mod:`lesionai.segmentation_nrrd`). ``name`` says what the segmentation holds, for messages."""
+    from .segmentation_nrrd import write_segmentation_nrrd
 
-    from .mrml import save_segmentation, segmentation_node_from_labelmaps, volume_node_from_image
-
-    scene = slicer.vtkMRMLScene()
-    reference_node = volume_node_from_image(scene, reference, "reference")
-    node = segmentation_node_from_labelmaps(scene, list(layers), name, reference_volume_node=reference_node)
-    save_segmentation(node, path)
-    return Path(path)
+    try:
+        return write_segmentation_nrrd(path, list(layers), reference)
+    except ValueError as error:
+        raise ValueError(f"{name}: {error}") from error
 
 
 def segmentation_file_warnings(reference: Image, layers: Sequence[tuple[Image, Sequence]], path: Path,
@@ -180,14 +162,14 @@ def segmentation_file_warnings(reference: Image, layers: Sequence[tuple[Image, S
     """Write ``segmentation.seg.nrrd`` (see :func:`write_segmentation_file`); returns what the user
     should know when it could not be written (one warning), else [].
 
-    The file is a convenience copy of the ``.nrrd`` label maps: the MRML library missing, or failing
-    (e.g. inside another application's Python), costs that file and a warning, never the run.
+    The file is a convenience copy of the ``.nrrd`` label maps: failing to write it (a full disk, a
+    label map off the reference grid) costs that file and a warning, never the run.
     """
     try:
-        written = write_segmentation_file(reference, layers, path, name)
-    except Exception as error:  # MRML raises many kinds; the label maps already hold the result
+        write_segmentation_file(reference, layers, path, name)
+    except Exception as error:  # noqa: BLE001 -- whatever failed, the label maps already hold the result
         Path(path).unlink(missing_ok=True)
-        return [f"segmentation.seg.nrrd not written ({type(error).__name__}: {error}); "
-                "the .nrrd label maps hold the same labels"]
-    return [] if written is not None else [MISSING_MRML_WARNING]
+        return [(f"segmentation.seg.nrrd not written ({type(error).__name__}: {error}); "
+                 "the .nrrd label maps hold the same labels")]
+    return []
 

@@ -11,7 +11,6 @@ from PIL import Image as PILImage
 from lesionai import cli
 from lesionai.geometry import Image
 from lesionai.imageio import read_image, write_image
-from lesionai.results import mrml_available
 from lesionai.phantoms.cxr import generate_cxr_phantom
 from lesionai.severity.outputs import CASE_FILES
 from lesionai.severity.pipeline import MODELS
@@ -55,8 +54,7 @@ def test_batch_skips_bad_files_and_reports_failure(batch_run):
 def test_case_folder_holds_the_output_contract(batch_run):
     _, output = batch_run
     case = output / "frontal"
-    expected = set(CASE_FILES) - (set() if mrml_available() else {"segmentation.seg.nrrd"})
-    assert {p.name for p in case.iterdir()} == expected
+    assert {p.name for p in case.iterdir()} == set(CASE_FILES)
     record = json.loads((case / "result.json").read_text())
     assert set(record) >= {"input", "labels", "zones", "alignment", "warnings", "models", "timing_s", "global_score",
                            "opacity_global_score"}
@@ -169,16 +167,15 @@ def test_demo_writes_a_report(tmp_path):
     assert cli.main(["demo", "-o", str(tmp_path), "--phantoms", "2", "--tasks", "severity", "--progress", "none"]) == 0
 
 
-def test_without_the_mrml_library_the_labelmaps_are_still_written(phantom_files, tmp_path, monkeypatch):
-    from lesionai import results
+def test_the_segmentation_file_needs_no_mrml_library(phantom_files, tmp_path, monkeypatch):
+    import sys
 
     folder, _, _ = phantom_files
-    monkeypatch.setattr(results, "mrml_available", lambda: False)
+    monkeypatch.setitem(sys.modules, "slicer", None)  # "import slicer" fails, as without slicer-core
     assert cli.main(["severity", str(folder / "frontal_png.png"), "-o", str(tmp_path), "--progress", "none"]) == 0
     case = tmp_path / "frontal_png"
-    assert not (case / "segmentation.seg.nrrd").exists() and (case / "lungs.nrrd").is_file()
-    warnings = json.loads((case / "result.json").read_text())["warnings"]
-    assert any("lesionai[mrml]" in w for w in warnings)
+    assert (case / "segmentation.seg.nrrd").is_file() and (case / "lungs.nrrd").is_file()
+    assert not any("segmentation.seg.nrrd" in w for w in json.loads((case / "result.json").read_text())["warnings"])
 
 
 def test_a_tampered_model_file_stops_the_pipeline_with_a_clear_error(tmp_path, phantom_files):

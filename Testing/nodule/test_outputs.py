@@ -9,7 +9,6 @@ from lesionai.nodule.components import component_labels, consolidation_tumour_ra
 from lesionai.nodule.features import nodule_features
 from lesionai.nodule.outputs import CASE_FILES, GENERATOR, nodule_row, read_case, write_case
 from lesionai.nodule.pipeline import NoduleResult
-from lesionai.results import mrml_available
 
 
 @pytest.fixture
@@ -29,8 +28,7 @@ def known_result(part_solid_phantom):
 def test_case_folder_holds_the_contract_files(tmp_path, part_solid_phantom, known_result):
     case = write_case(part_solid_phantom.image, known_result, tmp_path / "case", "phantom")
     written = {path.name for path in case.iterdir()}
-    expected = set(CASE_FILES) if mrml_available() else set(CASE_FILES) - {"segmentation.seg.nrrd"}
-    assert written == expected
+    assert written == set(CASE_FILES)
     record = json.loads((case / "result.json").read_text())
     assert list(record)[:7] == ["generator", "version", "input", "labels", "warnings", "models", "timing_s"]
     assert record["generator"] == GENERATOR and record["labels"]["nodule"]["2"] == "solid component"
@@ -55,7 +53,6 @@ def test_existing_folder_needs_overwrite(tmp_path, part_solid_phantom, known_res
     write_case(part_solid_phantom.image, known_result, tmp_path / "case", "phantom", overwrite=True)
 
 
-@pytest.mark.skipif(not mrml_available(), reason="the MRML library (slicer-core) is not installed")
 def test_segmentation_file_has_named_components(tmp_path, part_solid_phantom, known_result, scene):
     from segmentation_checks import segment_names, segment_voxel_count
 

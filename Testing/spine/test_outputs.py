@@ -9,7 +9,6 @@ import pytest
 from lesionai.errors import InputError
 from lesionai.imageio import read_image
 from lesionai.phantoms.spine import generate_spine_phantom
-from lesionai.results import mrml_available
 from lesionai.spine import outputs
 from lesionai.spine.pipeline import SpineResult, measure
 
@@ -26,8 +25,7 @@ def phantom_result():
 def test_case_folder_holds_the_contract_files(phantom_result, tmp_path):
     image, result = phantom_result
     case = outputs.write_case(image, result, tmp_path / "t2", "t2.nii.gz")
-    expected = set(outputs.CASE_FILES) - (set() if mrml_available() else {"segmentation.seg.nrrd"})
-    assert expected <= {path.name for path in case.iterdir()}
+    assert set(outputs.CASE_FILES) <= {path.name for path in case.iterdir()}
     record = json.loads((case / "result.json").read_text())
     assert record["generator"] == outputs.GENERATOR and record["input"] == "t2.nii.gz"
     for key in ("labels", "warnings", "models", "timing_s", "scan_check", "cord", "lesions", "lesion_count",
@@ -65,7 +63,6 @@ def test_read_case_gives_back_the_result(phantom_result, tmp_path):
     assert np.array_equal(back.labels.array, result.labels.array)
 
 
-@pytest.mark.skipif(not mrml_available(), reason="needs the MRML library")
 def test_segmentation_file_names_cord_and_lesion_with_snomed_codes(phantom_result, tmp_path):
     image, result = phantom_result
     case = outputs.write_case(image, result, tmp_path / "t2", "t2.nii.gz")

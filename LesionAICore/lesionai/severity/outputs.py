@@ -1,8 +1,8 @@
 """Write one case's results in the stable SeverityScoring output contract.
 
 ``<case_dir>/``: ``lungs.nrrd`` (0 background, 1 right lung, 2 left lung, 3 opacity), ``zones.nrrd``
-(1-6 = Brixia zones A-F), ``segmentation.seg.nrrd`` (both as Slicer segments, written by the MRML
-storage node), ``gradcam.nrrd`` (float Grad-CAM heat map, 0-1), ``overlay.png`` (zone scores and
+(1-6 = Brixia zones A-F), ``segmentation.seg.nrrd`` (both as Slicer segments, see
+:mod:`lesionai.segmentation_nrrd`), ``gradcam.nrrd`` (float Grad-CAM heat map, 0-1), ``overlay.png`` (zone scores and
 heat map drawn on the radiograph) and ``result.json`` (zone scores, probabilities, opacity
 fractions, global scores). :mod:`lesionai.results` stages and replaces the folder, so a failure never
 leaves a half-written case and never touches anything the user made.
