@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image as PILImage
 
-from ..drawing import TextPanel, draw_outline, resized, resized_labels
+from ..drawing import TextPanel, draw_outline, resized, resized_labels, save_png
 from ..geometry import Image
 from .components import GROUND_GLASS, SOLID
 from .labels import GROUND_GLASS_COLOR, SOLID_COLOR
@@ -33,7 +33,7 @@ def render_nodule_overlay(image: Image, labels: np.ndarray, path: Path, lines: l
     canvas = PILImage.new("RGB", (strip.shape[1], strip.shape[0] + panel.height))
     canvas.paste(PILImage.fromarray(strip), (0, 0))
     panel.draw(canvas, strip.shape[0])
-    canvas.save(path, compress_level=1)  # a few kB more, several times faster than the default level
+    save_png(canvas, path)
     return Path(path)
 
 

@@ -16,14 +16,15 @@ from PIL import ImageDraw, ImageFont
 from ..drawing import (
     PANEL_BACKGROUND,
     blend_heatmap,
+    default_font,
     draw_outline,
     fit_picture,
-    default_font,
     label_anchor,
     matching_plane,
     resized,
     resized_labels,
     rgb_of,
+    save_png,
     single_plane,
     windowed,
 )
@@ -79,7 +80,7 @@ def render_overlay(
     canvas = _overlay_canvas(plane, layers, ([title] if title else []) + list(text_lines or []), zone_text)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    canvas.save(path, format="PNG")
+    save_png(canvas, path)
     return path
 
 
@@ -87,18 +88,20 @@ def _overlay_canvas(plane: np.ndarray, layers: dict, lines: list[str], zone_text
     scale, panel = fit_picture(plane.shape, lines)
     size = (max(1, round(plane.shape[1] * scale)), max(1, round(plane.shape[0] * scale)))
     canvas = PILImage.new("RGB", (size[0], size[1] + panel.height), PANEL_BACKGROUND)
-    canvas.paste(_compose(plane, layers, size), (0, 0))
-    if layers["zone_labels"] is not None:
-        _draw_zone_letters(canvas, resized_labels(layers["zone_labels"], size), zone_text or {})
+    zones = None if layers["zone_labels"] is None else resized_labels(layers["zone_labels"], size)
+    canvas.paste(_compose(plane, layers, size, zones), (0, 0))
+    if zones is not None:
+        _draw_zone_letters(canvas, zones, zone_text or {})
     panel.draw(canvas, top=size[1])
     return canvas
 
 
-def _compose(plane: np.ndarray, layers: dict, size: tuple[int, int]) -> PILImage.Image:
-    """The radiograph at ``size`` (width, height) with heat map, zone fills and lung contours."""
+def _compose(plane: np.ndarray, layers: dict, size: tuple[int, int], zones: np.ndarray | None) -> PILImage.Image:
+    """The radiograph at ``size`` (width, height) with heat map, zone fills (``zones``: the zone
+    labels already at ``size``) and lung contours."""
     rgb = np.repeat(resized(windowed(plane), size)[..., np.newaxis], 3, axis=2)
-    if layers["zone_labels"] is not None:
-        rgb = _fill_zones(rgb, resized_labels(layers["zone_labels"], size))
+    if zones is not None:
+        rgb = _fill_zones(rgb, zones)
     if layers["heatmap"] is not None:  # over the zone tints, so that the heat stays readable
         rgb = blend_heatmap(rgb, resized(layers["heatmap"].astype(np.float32), size))
     if layers["lung_labels"] is not None:
@@ -109,9 +112,10 @@ def _compose(plane: np.ndarray, layers: dict, size: tuple[int, int]) -> PILImage
 
 
 def _fill_zones(rgb: np.ndarray, zones: np.ndarray) -> np.ndarray:
-    for value, letter in enumerate(ZONE_COLORS, start=1):
-        inside = zones == value
-        rgb[inside] = (1.0 - _ZONE_ALPHA) * rgb[inside] + _ZONE_ALPHA * rgb_of(ZONE_COLORS[letter])
+    """Tint each zone's pixels with its colour (one pass over the lung pixels, by table look-up)."""
+    tints = np.stack([np.zeros(3, np.float32)] + [_ZONE_ALPHA * rgb_of(ZONE_COLORS[letter]) for letter in ZONE_COLORS])
+    inside = (zones > 0) & (zones <= len(ZONE_COLORS))
+    rgb[inside] = (1.0 - _ZONE_ALPHA) * rgb[inside] + tints[zones[inside]]
     return rgb
 
 

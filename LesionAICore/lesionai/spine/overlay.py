@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image as PILImage
 from PIL import ImageDraw
 
-from ..drawing import PANEL_BACKGROUND, TextPanel, draw_outline, windowed
+from ..drawing import PANEL_BACKGROUND, TextPanel, draw_outline, save_png, windowed
 from ..geometry import Image
 from .grid import reoriented
 from .labels import COLORS, CORD, LESION
@@ -33,7 +33,7 @@ def render_overlay(image: Image, labels: Image, cord: dict, lines: list[str], pa
     canvas.paste(picture, (0, 0))
     canvas.paste(plot, (picture.width, 0))
     panel.draw(canvas, top)
-    canvas.save(path)
+    save_png(canvas, path)
 
 
 def acquired_plane(image: Image, labels: Image) -> tuple[np.ndarray, np.ndarray]:
