@@ -104,7 +104,9 @@ def evaluate_split(data: Path = DEFAULT_DATA, split: str = "val", registry: Path
     from lesionai.registry import ModelRegistry
     from lesionai.severity.pipeline import SeverityPipeline
 
-    pipeline = SeverityPipeline(ModelRegistry.load(registry), threads=threads)
+    # Forced: the models' figures cover every image; the radiograph check's refusals (its reasons are
+    # then warnings) are measured on their own by evaluate_radiograph_check.py.
+    pipeline = SeverityPipeline(ModelRegistry.load(registry), threads=threads, force=True)
     return [evaluate_case(pipeline, Path(data), case) for case in read_cases(data, split)]
 
 

@@ -10,7 +10,7 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import LesionAIError
+from .errors import LesionAIError, RefusedInputError
 from .progress import ProgressReporter
 from .results import sweep_stale_staging
 
@@ -21,6 +21,7 @@ NAME_SUFFIXES = (".nii.gz", ".seg.nrrd", ".nrrd", ".nii", ".mha", ".dcm", ".png"
 class BatchOutcome:
     succeeded: list[tuple[Path, Path]] = field(default_factory=list)  # (input, case folder)
     failed: list[tuple[Path, str]] = field(default_factory=list)      # (input, message)
+    refused: list[Path] = field(default_factory=list)  # the failed inputs a task's own check refused (--force)
     rows: list[dict] = field(default_factory=list)  # batch-table rows, for tasks that write one
 
 
@@ -76,6 +77,8 @@ def run_batch(task_name: str, inputs: list[Path], output: Path, overwrite: bool 
             if not isinstance(error, LesionAIError):
                 traceback.print_exc(file=sys.stderr)  # a defect: keep the traceback for the bug report
             outcome.failed.append((path, message))
+            if isinstance(error, RefusedInputError):
+                outcome.refused.append(path)
             _report_failure(reporter, path, message, type(error).__name__)
             continue
         outcome.succeeded.append((path, case_dir))

@@ -21,6 +21,9 @@ from .tasks import TASKS, task
 
 @dataclass
 class DemoOutcome:
+    """The report written and the inputs that failed. Inputs a task's check refused (the lateral
+    phantom: SeverityScoring scores frontal radiographs only) are shown in the report, not failures."""
+
     report: Path
     failed: list[tuple[Path, str]] = field(default_factory=list)
 
@@ -49,7 +52,7 @@ def run_demo(output: Path, inputs: list[Path], phantoms: int = 3, threads: int |
     for name, paths in ((name, paths) for name, paths in runs.items() if paths):
         outcome = run_batch(name, paths, output / "results" / name, overwrite=True, threads=threads, progress=progress)
         entries += _report_entries(name, outcome, output)
-        failed += outcome.failed
+        failed += [(path, message) for path, message in outcome.failed if path not in outcome.refused]
     write_html_report(entries, report)
     return DemoOutcome(report, failed)
 

@@ -13,6 +13,19 @@ class InputError(LesionAIError):
     """The input image or file cannot be used (wrong kind, corrupt, unsupported)."""
 
 
+class RefusedInputError(InputError):
+    """A task's check says the input is not what the task was made for (e.g. not a chest radiograph).
+
+    Nothing is written for the input. ``reasons`` lists what the check found; the message names them
+    and ends with ``how_to_force``, how to process the input anyway (the task's ``--force`` option,
+    which turns the reasons into warnings of the result).
+    """
+
+    def __init__(self, verdict: str, reasons: list[str], how_to_force: str = "to process it anyway, use --force"):
+        self.reasons = list(reasons)
+        super().__init__(f"{verdict}: {'; '.join(self.reasons)}. Check the input; {how_to_force}.")
+
+
 class ModelError(LesionAIError):
     """A model is missing, tampered with, or does not match the registry."""
 

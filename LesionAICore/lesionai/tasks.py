@@ -78,6 +78,12 @@ class Task:
         return {keyword: value for keyword, value in chosen.items() if value is not None}
 
 
+def force_option(help_text: str) -> Option:
+    """``--force`` (pipeline keyword ``force``): process an input the task's own check refuses. Shared
+    by every task that checks its input (spine: the scan check; severity: the radiograph check)."""
+    return Option(("--force",), "force", {"action": "store_true", "help": help_text})
+
+
 def _ras_point(text: str) -> tuple[float, float, float]:
     """``R,A,S`` in mm, e.g. ``-80.2,93.9,-146.3``."""
     import argparse
@@ -100,6 +106,8 @@ TASKS: dict[str, Task] = {
         pipeline="lesionai.severity.pipeline:SeverityPipeline",
         outputs="lesionai.severity.outputs",
         phantoms="lesionai.phantoms.cxr:phantom_inputs",
+        options=(force_option("score even when the radiograph check says the image is not a frontal chest "
+                              "radiograph it can score (its reasons become warnings of the result)"),),
     ),
     "spine": Task(
         name="spine",
@@ -111,8 +119,7 @@ TASKS: dict[str, Task] = {
         phantoms="lesionai.phantoms.spine:phantom_inputs",
         options=(
             Option(("--no-lesions",), "lesions", {"action": "store_false", "help": "segment the spinal cord only"}),
-            Option(("--force",), "force", {"action": "store_true",
-                                           "help": "segment even when the scan check says it is not a spinal MRI"}),
+            force_option("segment even when the scan check says it is not a spinal MRI"),
         ),
         unit="volume",
         reads_series=True,

@@ -34,7 +34,8 @@ class SeverityScoringParameters:
     onnxruntime offers one (False: always the CPU). ``threads``: CPU threads for inference, 0 meaning
     "let the runtime decide" (1..:data:`MAX_THREADS` otherwise). ``showZones``, ``showOpacity``,
     ``showHeatmap``: whether the zone segments, the opacity segment and the heat map of the chosen
-    results are shown in the slice views.
+    results are shown in the slice views. ``force``: score even an image the radiograph check refuses
+    (its reasons are then shown as warnings).
     """
 
     inputVolume: RadiographNode = None
@@ -46,6 +47,7 @@ class SeverityScoringParameters:
     showZones: bool = True
     showOpacity: bool = True
     showHeatmap: bool = False
+    force: bool = False
 
 
 def field_names() -> list[str]:

@@ -100,7 +100,8 @@ class SeverityScoringPanel(JobPanel, VTKObservationMixin):
 
     def startJob(self):
         chosen = self._parameterNode
-        return self.logic.start(chosen.inputVolume, threads=chosen.threads, use_gpu=chosen.useGPU)
+        return self.logic.start(chosen.inputVolume, threads=chosen.threads, use_gpu=chosen.useGPU,
+                                options=["--force"] if chosen.force else [])
 
     def jobFinished(self, job):
         nodes = self.logic.finish(job, slicer.mrmlScene)

@@ -48,7 +48,7 @@ def batch_run(phantom_files, tmp_path_factory):
 def test_batch_skips_bad_files_and_reports_failure(batch_run):
     status, output = batch_run
     assert status == 1
-    assert sorted(p.name for p in output.iterdir()) == ["frontal", "frontal_png", "lateral"]
+    assert sorted(p.name for p in output.iterdir()) == ["frontal", "frontal_png"]  # the lateral view is refused
 
 
 def test_case_folder_holds_the_output_contract(batch_run):
@@ -115,10 +115,13 @@ def test_segmentation_file_opens_with_named_segments(batch_run):
     assert names[3].startswith("zone A")
 
 
-def test_lateral_view_is_flagged(batch_run):
-    _, output = batch_run
-    warnings = json.loads((output / "lateral" / "result.json").read_text())["warnings"]
-    assert any("lateral" in w or "frontal" in w for w in warnings)
+def test_lateral_view_is_refused_and_forced_scoring_keeps_the_reason(phantom_files, tmp_path):
+    folder, _, _ = phantom_files
+    arguments = ["severity", str(folder / "lateral.nrrd"), "-o", str(tmp_path), "--progress", "none"]
+    assert cli.main(arguments) == 1 and not (tmp_path / "lateral").exists()
+    assert cli.main(arguments + ["--force"]) == 0
+    warnings = json.loads((tmp_path / "lateral" / "result.json").read_text())["warnings"]
+    assert any(w.startswith("scored anyway (force): looks like a lateral view") for w in warnings)
 
 
 def test_existing_results_are_never_replaced_without_permission(phantom_files, tmp_path):
@@ -163,6 +166,7 @@ def test_models_list_and_verify(capsys):
 def test_demo_writes_a_report(tmp_path):
     assert cli.main(["demo", "-o", str(tmp_path), "--phantoms", "2", "--tasks", "severity", "--progress", "none"]) == 0
     report = (tmp_path / "index.html").read_text()
+    assert "Not scored" in report and "lateral view" in report  # the lateral phantom is refused, and shown
     assert "phantom-1-frontal" in report and (tmp_path / "results" / "severity" / "phantom-1-frontal" / "overlay.png").is_file()
     assert cli.main(["demo", "-o", str(tmp_path), "--phantoms", "2", "--tasks", "severity", "--progress", "none"]) == 0
 

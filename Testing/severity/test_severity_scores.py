@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 
+from lesionai.errors import RefusedInputError
 from lesionai.geometry import Image
 from lesionai.phantoms.cxr import generate_cxr_phantom
 from lesionai.registry import ModelRegistry
@@ -93,12 +94,14 @@ def test_an_empty_or_tiny_zone_gets_no_score_and_leaves_the_global_score():
     assert _total(without_scores(table, list("ABCDEF")), "score") is None
 
 
-def test_a_radiograph_with_one_lung_blanked_is_scored_only_where_a_lung_is(pipeline, phantom):
+def test_a_radiograph_with_one_lung_blanked_is_refused_and_when_forced_scored_only_where_a_lung_is(pipeline, phantom):
     blanked = phantom.image.array.copy()
     right_side = phantom.lung_labels[0] == 1
     columns = np.nonzero(right_side.any(axis=0))[0]
     blanked[0][:, : columns.max() + 5] = blanked.max()  # the patient's right half whited out
-    result = pipeline.run(phantom.image.with_array(blanked))
+    with pytest.raises(RefusedInputError, match="found 1 lung"):
+        pipeline.run(phantom.image.with_array(blanked))
+    result = SeverityPipeline(pipeline.registry, threads=2, force=True).run(phantom.image.with_array(blanked))
     unscored = [letter for letter, zone in result.zones.items() if zone["score"] is None]
     assert unscored == ["A", "B", "C"]
     assert result.global_score == sum(result.zones[letter]["score"] for letter in "DEF")

@@ -1,4 +1,4 @@
-"""SeverityScoring pipeline on one radiograph: view check, lungs, STN alignment, Brixia zones.
+"""SeverityScoring pipeline on one radiograph: radiograph check, lungs, STN alignment, Brixia zones.
 
 Pure core: takes a :class:`~lesionai.geometry.Image`, returns a :class:`SeverityResult` on the
 same voxel grid. Models run in ONNX Runtime; nothing here needs torch, Qt or Slicer.
@@ -13,7 +13,7 @@ from functools import partial
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, RefusedInputError
 from ..geometry import Image, radiograph_geometry
 from ..orientation import DisplayTransform, from_display_orientation, to_display_orientation
 from ..registry import ModelRegistry
@@ -22,6 +22,7 @@ from . import checks
 from .lungs import OPACITY, lung_labels_from_probability
 from .opacity import OPACITY_MODEL, opacity_fractions, opacity_mask, opacity_scores
 from .preprocess import model_input, resize_plane
+from .radiograph_check import RadiographCheck, check_radiograph
 from .scoring import heat_map, softmax, zone_cams, zone_score_table
 from .zones import ZONES, zone_areas_mm2, zone_labels
 
@@ -31,6 +32,7 @@ VIEW_MODEL = "cxr-view-check"
 ZONE_MODEL = "cxr-zone-severity"
 MODELS = (VIEW_MODEL, LUNG_MODEL, ALIGNMENT_MODEL, ZONE_MODEL, OPACITY_MODEL)
 Progress = Callable[[float, str], None]
+HOW_TO_FORCE = "to score it anyway, use --force (in Slicer: tick 'Score anyway' under Advanced)"
 
 
 @dataclass
@@ -66,13 +68,19 @@ class SeverityResult:
 class SeverityPipeline:
     """Runs the SeverityScoring models registered in ``registry`` on single radiographs.
 
+    Before any zone is scored, the radiograph check (:mod:`.radiograph_check`) decides whether the
+    image is a frontal chest radiograph that can be scored; an image it refuses raises
+    RefusedInputError naming the reasons, unless ``force`` is True, which scores it with the
+    reasons as warnings.
+
     >>> pipeline = SeverityPipeline(threads=2)        # doctest: +SKIP
     >>> result = pipeline.run(read_image("cxr.png"))  # doctest: +SKIP
     """
 
-    def __init__(self, registry: ModelRegistry | None = None, threads: int | None = None):
+    def __init__(self, registry: ModelRegistry | None = None, threads: int | None = None, force: bool = False):
         self.registry = registry or ModelRegistry.load()
         self.threads = threads
+        self.force = force  # score even when the radiograph check refuses the image (reasons become warnings)
         self._sessions = {}
 
     def model(self, model_id: str):
@@ -100,11 +108,12 @@ class SeverityPipeline:
         view = self.view_probabilities(plane)
         report(0.3, "segmenting the lungs and aligning them to the canonical frame")
         lungs, zones, theta, cuts = self.lungs_and_zones(plane, display.geometry)
+        checked = self.refused_unless_forced(check_radiograph(plane, view, lungs, self.frontal_threshold))
         report(0.55, "scoring the zones")
         zone_scores, heat = self.zone_scores(plane, zones) if ZONE_MODEL in self.registry else (None, None)
         report(0.75, "segmenting opacities")
         opacity = self.opacity(plane, lungs) if OPACITY_MODEL in self.registry else np.zeros(lungs.shape, bool)
-        warnings = orientation_warnings + self.warnings(image, view, lungs) + self.missing_model_warnings()
+        warnings = orientation_warnings + checked + checks.spacing_warnings(image) + self.missing_model_warnings()
         opacity_table = self.opacity_table(opacity, zones) if OPACITY_MODEL in self.registry else None
         table = _merged(_zone_table(zones, display), zone_scores, opacity_table)
         unscored = unscorable_zones(table)
@@ -128,10 +137,24 @@ class SeverityPipeline:
         zones, cuts = zone_labels(lungs, theta)
         return lungs, zones, theta, cuts
 
-    def warnings(self, image: Image, view: dict[str, float], lungs: np.ndarray) -> list[str]:
-        """What the user should check: view, lungs found, pixel spacing."""
-        return (checks.view_warnings(view, self.frontal_threshold) + checks.lung_warnings(lungs)
-                + checks.spacing_warnings(image))
+    def check(self, image: Image) -> RadiographCheck:
+        """The radiograph check of :meth:`run` alone (view and lungs, no scoring): whether ``image``
+        would be scored, and the measures its verdict rests on."""
+        checks.validate_radiograph(image)
+        display = display_radiograph(image)[0]
+        plane = display.array[0].astype(np.float32)
+        lungs = lung_labels_from_probability(self.lung_probability(plane), display.geometry, plane.shape)
+        return check_radiograph(plane, self.view_probabilities(plane), lungs, self.frontal_threshold)
+
+    def refused_unless_forced(self, check: RadiographCheck) -> list[str]:
+        """The check's reasons as warnings of a forced run; RefusedInputError when the check failed
+        and the pipeline is not forced."""
+        if check.passed:
+            return []
+        if not self.force:
+            raise RefusedInputError("Not scored: this does not look like a frontal chest radiograph SeverityScoring "
+                                    "can score", check.reasons, HOW_TO_FORCE)
+        return [f"scored anyway (force): {reason}" for reason in check.reasons]
 
     def missing_model_warnings(self) -> list[str]:
         """The scoring stages a registry without their models skips (lungs and zones still run)."""
