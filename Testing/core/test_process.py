@@ -6,9 +6,9 @@ import io
 import os
 import signal
 import subprocess
-import time
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +28,8 @@ def python_script(source: str) -> list[str]:
 def pid_alive(pid: int) -> bool:
     """True while ``pid`` is a live process (a zombie waiting to be reaped counts as dead)."""
     if not POSIX:
-        listing = subprocess.run(["tasklist", "/FI", f"PID eq {pid}"], capture_output=True, text=True).stdout
+        listing = subprocess.run(["tasklist", "/FI", f"PID eq {pid}"], check=False, capture_output=True,
+                                 text=True).stdout
         return str(pid) in listing
     try:
         os.kill(pid, 0)
@@ -61,7 +62,9 @@ def first_event(process: BackgroundProcess, kind: str) -> dict:
 SPAWNS_STUBBORN_GRANDCHILD = """
     import json, signal, subprocess, sys, time
     grandchild = subprocess.Popen([sys.executable, "-c",
-        "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(120)"])
+        "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('ready', flush=True); "
+        "time.sleep(120)"], stdout=subprocess.PIPE, text=True)
+    grandchild.stdout.readline()  # reported only once it ignores SIGTERM, so a cancel must kill it
     print(json.dumps({"event": "result", "grandchild": grandchild.pid}), flush=True)
     time.sleep(120)
 """
@@ -220,11 +223,15 @@ def test_cancel_during_blocking_run_raises_cancelled_error():
 
 
 def test_on_event_raising_cancelled_error_stops_the_tree():
+    grandchildren = []
+
     def stop_at_first_event(event):
+        grandchildren.append(event["grandchild"])
         raise CancelledError("user pressed Cancel")
 
     with pytest.raises(CancelledError, match="user pressed Cancel"):
         run_blocking(python_script(SPAWNS_STUBBORN_GRANDCHILD), on_event=stop_at_first_event)
+    assert dies_soon(grandchildren[0])
 
 
 def test_cancel_kills_child_and_grandchild():

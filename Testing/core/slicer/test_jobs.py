@@ -1,22 +1,58 @@
 """The shared background job on a real child process: the command line, its files, cancel."""
 
+import os
 import sys
+import textwrap
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 slicer = pytest.importorskip("slicer")
 
-from lesionai import mrml  # noqa: E402
-from lesionai.errors import CancelledError, InputError, ProcessError  # noqa: E402
-from lesionai.geometry import Image, radiograph_geometry  # noqa: E402
-from lesionai.process import BackgroundProcess  # noqa: E402
-from lesionai.slicer.jobs import TaskRunner  # noqa: E402
+from lesionai import mrml
+from lesionai.errors import CancelledError, InputError, ProcessError
+from lesionai.geometry import Image, radiograph_geometry
+from lesionai.process import BackgroundProcess
+from lesionai.slicer.jobs import TaskRunner
 
 
 def slow_child(argv, env=None):
     """A real child process that ignores the CLI arguments and sleeps (to be cancelled)."""
     return BackgroundProcess([sys.executable, "-c", "import time; time.sleep(60)"], env=env)
+
+
+def child_with_stubborn_grandchild(pid_file: Path):
+    """A process factory: the child starts a worker that ignores SIGTERM, writes its pid to
+    ``pid_file`` and sleeps, as a CLI with a model runtime's worker processes would."""
+    code = textwrap.dedent(f"""
+        import subprocess, sys, time
+        worker = ("import os, signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+                  "open({str(pid_file)!r}, 'w').write(str(os.getpid())); time.sleep(120)")
+        subprocess.Popen([sys.executable, "-c", worker])
+        time.sleep(120)
+    """)
+    return lambda argv, env=None: BackgroundProcess([sys.executable, "-c", code], env=env, grace_period_s=1)
+
+
+def pid_alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie waiting to be reaped by its parent counts as gone)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return not (stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] == "Z")
+
+
+def wait_for(condition, timeout_s: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def failing_child(argv, env=None):
@@ -55,6 +91,20 @@ def test_a_requested_cancel_keeps_the_files_until_the_child_is_gone(volume, tmp_
     assert not job.running and not any(tmp_path.iterdir())
     with pytest.raises(CancelledError):
         runner.check_succeeded(job, job.process.wait())
+
+
+@pytest.mark.skipif(os.name == "nt", reason="process groups and SIGTERM are POSIX")
+def test_cancel_kills_the_childs_own_children(volume, tmp_path_factory):
+    pid_file = tmp_path_factory.mktemp("worker") / "worker.pid"
+    workdir = tmp_path_factory.mktemp("job")
+    runner = TaskRunner("severity", child_with_stubborn_grandchild(pid_file))
+    job = runner.start(volume, workdir)
+    assert wait_for(lambda: pid_file.exists() and pid_file.read_text() != ""), "the worker never started"
+    worker = int(pid_file.read_text())
+    assert pid_alive(worker)
+    runner.cancel(job)
+    assert not job.running and not any(workdir.iterdir())
+    assert wait_for(lambda: not pid_alive(worker), timeout_s=5), f"worker {worker} survived the cancel"
 
 
 def test_a_failed_child_reports_its_error_message(volume, tmp_path, scene):

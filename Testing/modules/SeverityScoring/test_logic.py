@@ -7,14 +7,13 @@ raises a LesionAI error and leaves the scene exactly as it was.
 
 Most tests stand in for the trained models with :class:`ThirdsPipeline` (lungs from the phantom's
 ground truth, zones = thirds of each lung) and for the CLI child process with
-:class:`FakeCliProcess` (writes the CLI's output files in-process): the logic's contract is about
-nodes, files and processes, not about model accuracy. Tests marked by ``real_models`` run the
-trained models and the real CLI, and skip while the models are not installed.
+:class:`FakeCliProcess` (writes the CLI's output folder in-process, through the task's real result
+writer): the logic's contract is about nodes, files and processes, not about model accuracy. The
+last tests run the shipped models and the real CLI.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import tempfile
@@ -22,40 +21,30 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from repo_paths import REPO_ROOT as ROOT
 
-from repo_paths import REPO_ROOT as ROOT  # noqa: E402
 if str(ROOT / "SeverityScoring") not in sys.path:
     sys.path.insert(0, str(ROOT / "SeverityScoring"))
 
 
-def _require(module_name: str, *names: str):
-    """Import ``module_name`` or skip this file while it (or one of ``names`` in it) is missing."""
-    module = pytest.importorskip(module_name)
-    missing = [name for name in names if not hasattr(module, name)]
-    if missing:
-        pytest.skip(f"{module_name} does not provide {missing} yet", allow_module_level=True)
-    return module
+slicer = pytest.importorskip("slicer")
+if not hasattr(slicer, "vtkMRMLScene"):
+    pytest.skip("the MRML library (slicer-core) is not installed", allow_module_level=True)
+from segmentation_checks import ZONE_LEVELS, segment_names, segment_voxel_count, zone_labels_by_thirds
+from SeverityScoringLib import logic
 
-
-slicer = _require("slicer", "vtkMRMLScene")
-from segmentation_checks import ZONE_LEVELS, segment_names, segment_voxel_count, zone_labels_by_thirds  # noqa: E402
-mrml = _require("lesionai.mrml", "volume_node_from_image", "segmentation_node_from_labelmaps",
-                "table_node_from_rows", "place_under", "scene_transaction")
-imageio = _require("lesionai.imageio", "read_image", "write_image")
-labels = _require("lesionai.severity.labels", "LUNG_SEGMENTS", "ZONE_SEGMENTS")
-pipeline_module = _require("lesionai.severity.pipeline", "SeverityResult", "SeverityPipeline")
-phantom_module = _require("lesionai.phantoms.cxr", "generate_cxr_phantom")
-
-from lesionai.errors import CancelledError, InputError, ModelError, ProcessError  # noqa: E402
-from SeverityScoringLib import logic  # noqa: E402
-
-
+import lesionai.phantoms.cxr as phantom_module
+import lesionai.severity.pipeline as pipeline_module
+from lesionai import imageio, mrml
+from lesionai.errors import CancelledError, InputError, ModelError, ProcessError
+from lesionai.severity import labels
+from lesionai.tasks import task
 
 # ---------------------------------------------------------------------------------------------
 # Stand-ins for the trained models and the CLI child process
 
 
-def thirds_result(lung_labels: np.ndarray, image, warnings=()):
+def thirds_result(lung_labels: np.ndarray, image, warnings=(), view_probabilities=None):
     """A SeverityResult whose zones split each lung into upper/middle/lower thirds by row."""
     zones = zone_labels_by_thirds(lung_labels)
     pixel_area = image.geometry.spacing[0] * image.geometry.spacing[1]
@@ -64,7 +53,8 @@ def thirds_result(lung_labels: np.ndarray, image, warnings=()):
              for index, (letter, (lung, level)) in enumerate(ZONE_LEVELS.items())}
     return pipeline_module.SeverityResult(
         lung_labels=image.with_array(lung_labels.astype(np.uint8)), zone_labels=image.with_array(zones),
-        zones=table, alignment={}, warnings=list(warnings), models={"fake": "0"}, timing_s=0.0)
+        zones=table, alignment={}, warnings=list(warnings), models={"fake": "0"}, timing_s=0.0,
+        view_probabilities=dict(view_probabilities or {}))
 
 
 class ThirdsPipeline:
@@ -86,8 +76,10 @@ class ThirdsPipeline:
 class FakeCliProcess:
     """In-process stand-in for ``python -m lesionai.cli severity INPUT -o OUT --progress json``.
 
-    ``start`` reads INPUT and writes OUT/<stem>/lungs.nrrd, zones.nrrd and result.json as the CLI
-    does (unless ``returncode`` is non-zero), queueing the progress events the CLI would print.
+    ``start`` reads INPUT and writes the case folder OUT/<stem>/ with the severity task's own result
+    writer (``task("severity").outputs_module.write_case``, as the CLI does), so its files follow
+    the output contract; nothing is written when ``returncode`` is non-zero. It queues the progress
+    events the CLI would print.
     """
 
     def __init__(self, argv, env=None, lung_labels=None, returncode=0, error_message=None, write_outputs=True):
@@ -117,13 +109,8 @@ class FakeCliProcess:
         return self
 
     def _write_case(self, image):
-        result = thirds_result(self.lung_labels, image, ["lungs look small"])
-        self.case_folder.mkdir(parents=True)
-        imageio.write_image(result.lung_labels, self.case_folder / "lungs.nrrd")
-        imageio.write_image(result.zone_labels, self.case_folder / "zones.nrrd")
-        summary = {"input": self.input_path.name, "zones": result.zones, "alignment": {}, "view": {"PA": 0.9},
-                   "warnings": result.warnings, "models": result.models, "timing_s": 0.1}
-        (self.case_folder / "result.json").write_text(json.dumps(summary))
+        result = thirds_result(self.lung_labels, image, ["lungs look small"], view_probabilities={"PA": 0.9})
+        task("severity").outputs_module.write_case(image, result, self.case_folder, self.input_path.name)
         self._events.append({"event": "progress", "fraction": 1.0, "message": "done"})
 
     def poll(self):
@@ -470,7 +457,7 @@ def test_logic_imports_without_qt_or_the_slicer_application():
     code = ("import sys; sys.modules.update(qt=None, ctk=None, slicer=None); "
             "from SeverityScoringLib import logic; print(logic.SeverityScoringLogic.__name__)")
     environment_path = [str(ROOT / "SeverityScoring"), str(ROOT / "LesionAICore")]
-    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+    completed = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True,
                                env={"PYTHONPATH": os.pathsep.join(environment_path)})
     assert completed.returncode == 0, completed.stderr
 
@@ -495,22 +482,19 @@ def test_logic_never_reaches_for_the_application_scene_or_gui():
 
 
 # ---------------------------------------------------------------------------------------------
-# With the trained models (skipped until they are installed)
+# With the shipped models
 
 
 @pytest.fixture(scope="module")
 def installed_models():
+    """The shipped registry; the severity models are part of the package, so one missing is a failure."""
     from lesionai.registry import ModelRegistry
 
     registry = ModelRegistry.load()
     needed = (pipeline_module.VIEW_MODEL, pipeline_module.LUNG_MODEL, pipeline_module.ALIGNMENT_MODEL)
-    known = {entry.id for entry in registry.entries}
-    missing = [model_id for model_id in needed if model_id not in known]
-    if missing:
-        pytest.skip(f"severity models not registered yet: {missing}")
+    assert all(model_id in registry for model_id in needed), f"severity models missing from the registry: {needed}"
     failures = [result.message for result in registry.verify() if result.id in needed and not result.ok]
-    if failures:
-        pytest.skip(f"severity model weights unavailable: {failures}")
+    assert not failures, f"shipped severity model weights do not match the registry: {failures}"
     return registry
 
 
