@@ -11,13 +11,16 @@ from lesionai.nodule.classify import TASK, NoduleClassifier
 from lesionai.nodule.features import feature_values
 from lesionai.registry import ModelRegistry
 
-pytestmark = pytest.mark.skipif("nodule-fusion" not in ModelRegistry.load(),
-                                reason="the nodule-fusion model is not registered")
-
 
 @pytest.fixture(scope="module")
 def classifier():
     return NoduleClassifier(threads=1)
+
+
+def test_the_fusion_model_ships_with_the_package():
+    registry = ModelRegistry.load()
+    assert "nodule-fusion" in registry
+    assert all(check.ok for check in registry.verify() if check.id == "nodule-fusion")
 
 
 def measured(phantom):

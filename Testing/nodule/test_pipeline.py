@@ -12,7 +12,6 @@ from lesionai.phantoms.nodule import generate_nodule_phantom, nodule_crop
 from lesionai.registry import ModelRegistry
 
 REGISTRY = ModelRegistry.load()
-pytestmark = pytest.mark.skipif(SEGMENTATION_MODEL not in REGISTRY, reason="nodule models are not installed")
 # Measured with the shipped models: mean Dice 0.93-0.94 per kind on generated 8-15 mm nodules (single
 # nodules down to 0.71), 0.81 on the 144 LIDC val crops (benchmarks/evaluate_nodule.py).
 PHANTOM_DICE = 0.85
@@ -23,6 +22,11 @@ REAL_CROP_DICE = 0.70
 @pytest.fixture(scope="module")
 def pipeline():
     return NodulePipeline(threads=1)
+
+
+def test_the_segmentation_model_ships_with_the_package():
+    assert SEGMENTATION_MODEL in REGISTRY
+    assert all(check.ok for check in REGISTRY.verify() if check.id == SEGMENTATION_MODEL)
 
 
 @pytest.mark.parametrize("kind", ["ground-glass", "part-solid", "solid"])

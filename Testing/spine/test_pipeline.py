@@ -25,9 +25,8 @@ def registry():
 
 @pytest.fixture(scope="module")
 def shipped(registry):
-    """A pipeline on the packaged models; skips when they are not registered."""
-    if CORD_MODEL not in registry or LESION_MODEL not in registry:
-        pytest.skip("spine models are not in the packaged registry")
+    """A pipeline on the packaged models (a missing one is a failure: they ship with the package)."""
+    assert CORD_MODEL in registry and LESION_MODEL in registry, "spine models are missing from the packaged registry"
     return SpinePipeline(registry=registry, threads=2, scan_checker=None)
 
 
@@ -129,8 +128,7 @@ def test_the_inserted_lesion_of_t2_fake_lesion_is_found(shipped, spine_data):
 
 
 def test_the_packaged_scan_check_runs_by_default(shipped, registry, spine_data):
-    if "spine-scan-check" not in registry:
-        pytest.skip("the scan-check model is not registered")
+    assert "spine-scan-check" in registry, "the scan-check model ships with the package"
     result = SpinePipeline(registry=registry, threads=2).run(read_image(spine_data / "sct_2014/errsm_18/gre.nii.gz"))
     assert result.scan_check["anatomy"]["label"] == "spine"
     assert result.labels.array.any()

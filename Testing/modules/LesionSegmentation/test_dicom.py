@@ -9,17 +9,20 @@ import pytest
 
 slicer = pytest.importorskip("slicer")
 
-from dicom_samples import new_dataset, save_dicom  # noqa: E402
-from pydicom.uid import MRImageStorage, generate_uid  # noqa: E402
+from LesionSegmentationLib import logic
+from pydicom.uid import MRImageStorage, generate_uid
 
-from lesionai import cli, mrml  # noqa: E402
-from lesionai.imageio import read_image  # noqa: E402
-from lesionai.registry import ModelRegistry  # noqa: E402
-from LesionSegmentationLib import logic  # noqa: E402
+from lesionai import cli, mrml
+from lesionai.imageio import read_image
+from lesionai.registry import ModelRegistry
+
+from dicom_samples import new_dataset, save_dicom
 
 LPS = np.diag([-1.0, -1.0, 1.0])
 
-pytestmark = pytest.mark.skipif("spine-cord-unet" not in ModelRegistry.load(), reason="spine models not registered")
+
+def test_the_spine_models_ship_with_the_package():
+    assert {"spine-cord-unet", "spine-lesion-attention-unet"} <= {entry.id for entry in ModelRegistry.load().entries}
 
 
 @pytest.fixture(scope="module")
