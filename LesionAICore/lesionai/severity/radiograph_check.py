@@ -7,8 +7,9 @@ Three kinds of evidence, each of which can give reasons to refuse the image:
   into the most significant ones), large saturated areas (half the image whited out);
 * **the view model**: frontal probability under the registry's operating point (a lateral view,
   or not a chest radiograph at all; :func:`lesionai.severity.checks.view_warnings`);
-* **the lungs found**: not two lungs, or lungs covering an implausible share of the image
-  (:func:`lesionai.severity.checks.lung_warnings`).
+* **the lungs found**: not two lungs, lungs covering an implausible share of the image
+  (:func:`lesionai.severity.checks.lung_warnings`), lungs not side by side, or more than two
+  lung-like regions.
 
 The pipeline refuses an image with any reason (:class:`lesionai.errors.RefusedInputError`) unless
 forced, in which case the reasons become warnings of the result.
@@ -23,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import ndimage
 
 from . import checks
 from .lungs import LEFT_LUNG, RIGHT_LUNG
@@ -52,6 +54,10 @@ MIN_LUNG_ROW_OVERLAP = 0.5
 """The two lungs of a frontal radiograph lie side by side: the rows they share, over the taller
 lung's height, are 0.70 at least on the train split (median 0.93). Patches of a radiograph put
 back in another order give lungs at different heights."""
+MAX_THIRD_LUNG_REGION = 0.1
+"""Size of the third-largest region the lung model marks, over the second-largest (a lung). On the
+train split it is 0.033 at most (99 % under 0.024): a radiograph has two lungs. Radiographs tiled
+side by side or cut into shuffled patches give more lung-like regions of similar size."""
 SATURATION_TOLERANCE = 0.005
 """Pixels within this share of the intensity range from the extreme count as saturated (JPEG and
 resampling blur an area that was one value)."""
@@ -74,12 +80,13 @@ class RadiographCheck:
         return not self.reasons
 
 
-def check_radiograph(plane: np.ndarray, view: dict[str, float], lung_labels: np.ndarray,
-                     frontal_threshold: float) -> RadiographCheck:
+def check_radiograph(plane: np.ndarray, view: dict[str, float], lung_labels: np.ndarray, frontal_threshold: float,
+                     lung_probability: np.ndarray | None = None) -> RadiographCheck:
     """Every reason the display-oriented ``plane`` (rows, cols) is not a chest radiograph this
-    pipeline can score, given the view model's ``view`` probabilities and the right/left
-    ``lung_labels`` found on it."""
+    pipeline can score, given the view model's ``view`` probabilities, the right/left
+    ``lung_labels`` found on it and (optional) the lung model's probability map they came from."""
     measures = image_measures(plane) | lung_measures(lung_labels)
+    measures["third_lung_region"] = None if lung_probability is None else round(third_region_ratio(lung_probability >= 0.5), 4)
     measures["frontal_probability"] = round(float(view.get("frontal", 1.0)), 4)
     reasons = image_reasons(measures) + checks.view_warnings(view, frontal_threshold) + lung_reasons(measures, lung_labels)
     return RadiographCheck(reasons, measures)
@@ -127,11 +134,23 @@ def lung_reasons(measures: dict[str, float], lung_labels: np.ndarray) -> list[st
     """Reasons in the lungs found: too few, too small or large (:func:`checks.lung_warnings`), or
     not side by side (:data:`MIN_LUNG_ROW_OVERLAP`)."""
     reasons = checks.lung_warnings(lung_labels)
-    overlap = measures["lung_row_overlap"]
+    overlap, third = measures["lung_row_overlap"], measures.get("third_lung_region")
     if not reasons and overlap < MIN_LUNG_ROW_OVERLAP:
         reasons.append(f"the two lungs found are not side by side (they share {overlap:.0%} of their height; "
                        f"frontal radiographs: over {MIN_LUNG_ROW_OVERLAP:.0%})")
+    if third is not None and third > MAX_THIRD_LUNG_REGION:
+        reasons.append(f"more than two lung-like regions were found (the third is {third:.0%} the size of the second): "
+                       "several radiographs side by side, or a picture cut up?")
     return reasons
+
+
+def third_region_ratio(mask: np.ndarray) -> float:
+    """Size of the third-largest 8-connected region of ``mask`` over the second-largest (0 with fewer)."""
+    labelled, found = ndimage.label(mask, structure=np.ones((3, 3)))
+    if found < 3:
+        return 0.0
+    sizes = np.sort(ndimage.sum_labels(mask, labelled, index=np.arange(1, found + 1)))[::-1]
+    return float(sizes[2] / sizes[1])
 
 
 def lung_measures(lung_labels: np.ndarray) -> dict[str, float]:
