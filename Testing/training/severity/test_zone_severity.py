@@ -9,15 +9,15 @@ import yaml
 
 torch = pytest.importorskip("torch")
 
-from lesionai import cli  # noqa: E402
-from lesionai.runtime import OnnxModel  # noqa: E402
-from lesionai.severity.scoring import heat_map, scores_from_probabilities, softmax, zone_cams, zone_score_table  # noqa: E402
-from lesionai.training import recipes  # noqa: E402
-from lesionai.training.attention import grad_cam  # noqa: E402
-from lesionai.training.config import load_config  # noqa: E402
-from lesionai.training.severity.cxr_data import write_phantom_collection  # noqa: E402
-from lesionai.training.severity.zone_network import ZoneEnsemble, ZoneSeverityNet  # noqa: E402
-from lesionai.training.severity.zone_severity import (  # noqa: E402
+from lesionai import cli
+from lesionai.runtime import OnnxModel
+from lesionai.severity.scoring import heat_map, scores_from_probabilities, softmax, zone_cams, zone_score_table
+from lesionai.training import recipes
+from lesionai.training.attention import grad_cam
+from lesionai.training.config import load_config
+from lesionai.training.severity.cxr_data import write_phantom_collection
+from lesionai.training.severity.zone_network import ZoneEnsemble, ZoneSeverityNet
+from lesionai.training.severity.zone_severity import (
     class_weights,
     group_folds,
     low_confidence_threshold,
@@ -116,8 +116,21 @@ def test_zone_attention_term_has_gradients_for_abnormal_zones_only():
     assert normal.item() == 0.0
     abnormal = zone_attention_loss(logits, features, zones, torch.full((2, 6), 2, dtype=torch.long), 0.5)
     abnormal.backward()
-    assert 0 < abnormal.item() <= 1
+    assert abnormal.item() > 0.5  # each zone is a sixth of the image: most of the map lies outside it
     assert network.project.weight.grad.abs().sum() > 0
+
+
+def test_zone_attention_term_is_zero_when_the_zone_holds_the_whole_map():
+    torch.manual_seed(1)
+    network, image = small_network(), torch.rand(2, 1, 64, 64)
+    whole_image_is_zone_a = torch.ones(2, 1, 64, 64)
+    zone_a_abnormal = torch.zeros(2, 6, dtype=torch.long)
+    zone_a_abnormal[:, 0] = 2
+    logits, features, _ = network(image, whole_image_is_zone_a)
+    inside = zone_attention_loss(logits, features, whole_image_is_zone_a, zone_a_abnormal, 0.5)
+    logits, features, _ = network(image, zone_map().repeat(2, 1, 1, 1))
+    outside = zone_attention_loss(logits, features, zone_map().repeat(2, 1, 1, 1), zone_a_abnormal, 0.5)
+    assert inside.item() == pytest.approx(0.0, abs=1e-6) and outside.item() > 0.5
 
 
 @pytest.fixture(scope="module")
@@ -139,7 +152,7 @@ def test_recipe_trains_with_folds_and_exports_onnx_that_matches_torch(scored_pha
             "val_zone_mae_member_mean"} <= set(metrics)
     assert "pretrain epoch 0" in (run_dir / "train.log").read_text()
     assert saved["model"]["output"]["score_rule"] in ("argmax", "expected", "median")
-    assert 0 <= saved["model"]["output"]["thresholds"]["low_confidence"] <= 1
+    assert saved["model"]["output"]["thresholds"]["low_confidence"] == pytest.approx(metrics["low_confidence_threshold"])
 
     network = recipes.recipe_module("zone-severity").build_network(saved)
     network.load_state_dict(torch.load(run_dir / "best.pt", map_location="cpu"))
