@@ -85,17 +85,32 @@ def write_image(image: Image, path) -> Path:
     """Write ``image`` with its geometry to ``.nrrd``, ``.nii(.gz)`` or ``.mha/.mhd`` (compressed).
 
     Integer arrays keep their type, so label maps stay label maps. Returns the written path.
+    ``.nrrd`` files are written directly (:mod:`lesionai.nrrd`: fast, no copy of the array); the
+    other formats through SimpleITK.
     """
-    import SimpleITK as sitk
-
     path = Path(path)
     if _sitk_kind(path) is None:
         raise InputError(f"Cannot write {path.name}: use a .nrrd, .nii.gz, .nii or .mha file name")
+    if path.name.lower().endswith(".nrrd"):
+        return _write_nrrd_file(image, path)
+    import SimpleITK as sitk
+
     try:
         sitk.WriteImage(image_to_sitk(image), str(path), useCompression=True)
     except RuntimeError as error:
         raise InputError(f"Could not write image to {path}: {first_line(error)}") from error
     return path
+
+
+def _write_nrrd_file(image: Image, path: Path) -> Path:
+    from .nrrd import write_nrrd
+
+    if image.array.ndim != 3:
+        raise ValueError(f"Image array must be [k, j, i]; got shape {image.array.shape}")
+    try:
+        return write_nrrd(path, [image.array], image.geometry)
+    except OSError as error:
+        raise InputError(f"Could not write image to {path}: {error.strerror or error}") from error
 
 
 def image_to_sitk(image: Image):

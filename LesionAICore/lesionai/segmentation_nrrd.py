@@ -10,30 +10,27 @@ its layer), ``_Layer``, ``_Extent`` (the whole grid), ``_Tags`` (the terminology
 representation, contained representations, reference geometry, extent offset). Geometry is written
 in LPS as NRRD requires; arrays are ``[k, j, i]`` (RAS geometry) as everywhere in LesionAI.
 
-Voxels are gzip-compressed at a low level (fast; label maps compress well anyway) in bands of
-slices, so memory stays at about one band on top of the label maps themselves.
+Voxels are written by :mod:`lesionai.nrrd`: gzip at a low level (fast; label maps compress well
+anyway), a band at a time, so memory stays at about one band on top of the label maps themselves.
 
 >>> write_segmentation_nrrd("out/segmentation.seg.nrrd", [(lungs, LUNG_SEGMENTS)])  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from .geometry import Image, ras_to_lps
+from .geometry import Image
 from .mrml.segments import TERMINOLOGY_TAG, SegmentSpec
+from .nrrd import COMPRESSION_LEVEL, number, write_nrrd
 
 __all__ = ["write_segmentation_nrrd"]
 
-NRRD_TYPES = {np.dtype(np.uint8): "unsigned char", np.dtype(np.uint16): "unsigned short",
-              np.dtype(np.uint32): "unsigned int"}
+LABEL_TYPES = (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.uint32))
 BINARY_LABELMAP = "Binary labelmap"
-COMPRESSION_LEVEL = 1
-BAND_BYTES = 8 << 20  # voxels compressed per step
 
 
 def write_segmentation_nrrd(path, layers: Sequence[tuple[Image, Sequence[SegmentSpec]]],
@@ -50,12 +47,11 @@ def write_segmentation_nrrd(path, layers: Sequence[tuple[Image, Sequence[Segment
     reference = reference if reference is not None else layers[0][0]
     arrays = [_checked_layer(labels, segments, reference) for labels, segments in layers]
     dtype = _label_dtype([spec.value for _, segments in layers for spec in segments])
-    header = _header(reference, [segments for _, segments in layers], dtype)
-    path = Path(path)
-    with open(path, "wb") as stream:
-        stream.write(header.encode("utf-8"))
-        _write_voxels(stream, [array.astype(dtype, copy=False) for array in arrays], compression_level)
-    return path
+    shape = reference.array.shape[-3:]
+    extent = f"0 {shape[2] - 1} 0 {shape[1] - 1} 0 {shape[0] - 1}"
+    fields = _segment_fields([segments for _, segments in layers], extent) + _segmentation_fields(reference, extent)
+    return write_nrrd(path, [array.astype(dtype, copy=False) for array in arrays], reference.geometry, fields,
+                      compression_level)
 
 
 def _checked_layer(labels: Image, segments: Sequence[SegmentSpec], reference: Image) -> np.ndarray:
@@ -67,92 +63,53 @@ def _checked_layer(labels: Image, segments: Sequence[SegmentSpec], reference: Im
     values = [int(spec.value) for spec in segments]
     if len(set(values)) != len(values) or any(value <= 0 for value in values):
         raise ValueError(f"Segment values must be distinct and positive; got {values}")
-    undescribed = sorted(set(_present_values(array)) - set(values) - {0})
+    undescribed = sorted(_undescribed_values(array, {0, *values}))
     if undescribed:
         raise ValueError(f"Label values {undescribed} have no SegmentSpec")
     return array
 
 
-def _present_values(array: np.ndarray) -> list[int]:
-    """The distinct values of an integer or boolean label map (a histogram when small, as is usual)."""
-    if array.dtype == bool:
-        return [1] if array.any() else []
-    if not np.issubdtype(array.dtype, np.integer):
+def _undescribed_values(array: np.ndarray, described: set[int]) -> set[int]:
+    """The values of an integer or boolean label map not in ``described``; cheap when the described
+    values run 0, 1, ..., n without a gap, as label tables usually do (then only the range is looked at)."""
+    if array.dtype != bool and not np.issubdtype(array.dtype, np.integer):
         raise ValueError(f"Label maps hold integers; got {array.dtype}")
-    if array.size and 0 <= array.min() and array.max() < 1 << 16:
-        return np.flatnonzero(np.bincount(array.ravel())).tolist()
-    return np.unique(array).tolist()
+    if array.size == 0:
+        return set()
+    low, high = int(array.min()), int(array.max())
+    if low >= 0 and described >= set(range(high + 1)):
+        return set()
+    present = set()
+    for chunk in np.array_split(array.ravel(), max(1, array.size // (1 << 22))):  # bounded temporaries
+        present.update(np.unique(chunk).tolist())
+    return present - described
 
 
 def _label_dtype(values: list[int]) -> np.dtype:
     """The smallest unsigned type that holds every segment value (Slicer's choice too)."""
     largest = max(values, default=1)
-    return next(dtype for dtype in NRRD_TYPES if largest <= np.iinfo(dtype).max)
+    return next(dtype for dtype in LABEL_TYPES if largest <= np.iinfo(dtype).max)
 
 
-def _header(reference: Image, layers: list[Sequence[SegmentSpec]], dtype: np.dtype) -> str:
-    shape = reference.array.shape[-3:]
-    sizes = [shape[2], shape[1], shape[0]]
-    lps = ras_to_lps(reference.geometry.ijk_to_ras()[:3])
-    directions = " ".join(f"({','.join(_number(v) for v in lps[:, axis])})" for axis in range(3))
-    multi = len(layers) > 1
-    lines = ["NRRD0004", "# Complete NRRD file format specification at:",
-             "# http://teem.sourceforge.net/nrrd/format.html", f"type: {NRRD_TYPES[dtype]}",
-             f"dimension: {4 if multi else 3}", "space: left-posterior-superior",
-             f"sizes: {' '.join(map(str, ([len(layers)] if multi else []) + sizes))}",
-             f"space directions: {'none ' if multi else ''}{directions}",
-             f"kinds: {'list ' if multi else ''}domain domain domain"]
-    lines += ["endian: little"] if dtype.itemsize > 1 else []
-    lines += ["encoding: gzip", f"space origin: ({','.join(_number(v) for v in lps[:, 3])})"]
-    extent = f"0 {sizes[0] - 1} 0 {sizes[1] - 1} 0 {sizes[2] - 1}"
-    lines += _segment_lines(layers, extent)
-    lines += _segmentation_lines(reference, extent)
-    return "\n".join(lines) + "\n\n"
-
-
-def _segment_lines(layers: list[Sequence[SegmentSpec]], extent: str) -> list[str]:
-    lines, index = [], 0
+def _segment_fields(layers: list[Sequence[SegmentSpec]], extent: str) -> list[tuple[str, str]]:
+    fields, index = [], 0
     for layer, segments in enumerate(layers):
         for spec in segments:
             tags = f"{TERMINOLOGY_TAG}:{spec.terminology.to_slicer_string()}|" if spec.terminology else ""
-            fields = {"Color": " ".join(_number(c) for c in spec.color), "ColorAutoGenerated": "0",
+            values = {"Color": " ".join(number(c) for c in spec.color), "ColorAutoGenerated": "0",
                       "Extent": extent, "ID": spec.name, "LabelValue": str(int(spec.value)), "Layer": str(layer),
                       "Name": spec.name, "NameAutoGenerated": "0", "Tags": tags}
-            lines += [f"Segment{index}_{key}:={_escaped(value)}" for key, value in fields.items()]
+            fields += [(f"Segment{index}_{key}", value) for key, value in values.items()]
             index += 1
-    return lines
+    return fields
 
 
-def _segmentation_lines(reference: Image, extent: str) -> list[str]:
+def _segmentation_fields(reference: Image, extent: str) -> list[tuple[str, str]]:
     """The segmentation keys: source representation and the reference geometry Slicer edits on."""
-    matrix = ";".join(_number(v) for v in reference.geometry.ijk_to_ras().ravel())
-    geometry = f"{matrix};{extent.replace(' ', ';')};"
-    parameters = (f"Reference image geometry|{geometry}|Image geometry description string determining the "
-                  "geometry of the labelmap that is created in course of conversion.&")
-    return [f"Segmentation_ContainedRepresentationNames:={BINARY_LABELMAP}|",
-            f"Segmentation_ConversionParameters:={parameters}",
-            f"Segmentation_MasterRepresentation:={BINARY_LABELMAP}",
-            "Segmentation_ReferenceImageExtentOffset:=0 0 0"]
-
-
-def _write_voxels(stream, arrays: list[np.ndarray], level: int) -> None:
-    """Gzip the layers, interleaved voxel by voxel (layer fastest), in bands of rows."""
-    compressor = zlib.compressobj(level, zlib.DEFLATED, 16 + zlib.MAX_WBITS)  # gzip container, as NRRD wants
-    rows = arrays[0].reshape(-1, arrays[0].shape[-1])  # every (k, j) row of i voxels
-    band = max(1, BAND_BYTES // max(1, rows.shape[1] * len(arrays) * arrays[0].itemsize))
-    flat = [array.reshape(rows.shape) for array in arrays]
-    for start in range(0, rows.shape[0], band):
-        chunk = flat[0][start:start + band] if len(flat) == 1 else np.stack([a[start:start + band] for a in flat], -1)
-        stream.write(compressor.compress(np.ascontiguousarray(chunk, dtype=chunk.dtype.newbyteorder("<")).tobytes()))
-    stream.write(compressor.flush())
-
-
-def _number(value: float) -> str:
-    """Shortest exact decimal of a float, without a trailing ``.0`` (``0.419921875``, ``-1``, ``0``)."""
-    text = repr(float(value)) if value != 0 else "0"
-    return text.removesuffix(".0")
-
-
-def _escaped(value: str) -> str:
-    """An NRRD key/value value on one line (backslashes and newlines escaped as NRRD says)."""
-    return value.replace("\\", "\\\\").replace("\n", "\\n")
+    matrix = ";".join(number(v) for v in reference.geometry.ijk_to_ras().ravel())
+    parameters = (f"Reference image geometry|{matrix};{extent.replace(' ', ';')};|Image geometry description "
+                  "string determining the geometry of the labelmap that is created in course of conversion.&")
+    return [("Segmentation_ContainedRepresentationNames", f"{BINARY_LABELMAP}|"),
+            ("Segmentation_ConversionParameters", parameters),
+            ("Segmentation_MasterRepresentation", BINARY_LABELMAP),
+            ("Segmentation_ReferenceImageExtentOffset", "0 0 0")]

@@ -17,16 +17,13 @@ import numpy as np
 
 from ..geometry import Image
 from ..imageio import write_image
-from .overlay import render_overlay
-from ..results import (
-    base_record,
-    check_replaceable as check_folder_replaceable,
-    write_case as write_case_folder,
-    segmentation_file_warnings,
-    write_json,
-)
+from ..results import base_record, segmentation_file_warnings, write_json
+from ..results import check_replaceable as check_folder_replaceable
+from ..results import write_case as write_case_folder
+from ..working_grid import working_grid
 from .labels import LUNG_LAYER_SEGMENTS, ZONE_SEGMENTS, label_table
 from .lungs import LEFT_LUNG, OPACITY, RIGHT_LUNG
+from .overlay import render_overlay
 from .pipeline import SeverityResult
 
 GENERATOR = "lesionai severity"
@@ -54,11 +51,32 @@ def _write_files(image: Image, result: SeverityResult, folder: Path, input_name:
         write_image(result.heatmap, folder / "gradcam.nrrd")
     result.warnings += segmentation_file_warnings(image, segmentation_layers(result),
                                                   folder / "segmentation.seg.nrrd", "lungs and zones")
-    render_overlay(image, lung_sides(result.zone_labels.array), result.zone_labels.array, folder / "overlay.png",
-                   title=input_name, text_lines=overlay_lines(result, image.metadata.get("pixel_spacing_known", True)),
-                   heatmap=None if result.heatmap is None else result.heatmap.array,
-                   opacity=result.lung_labels.array == OPACITY, zone_text=zone_text(result))
+    write_overlay(image, result, folder / "overlay.png", input_name)
     write_json(folder / "result.json", result_record(result, input_name))
+
+
+def write_overlay(image: Image, result: SeverityResult, path: Path, input_name: str) -> None:
+    """``overlay.png``: the radiograph with the result's lungs, zones, scores, heat map and text."""
+    picture, zones, heat, opacity = overlay_planes(image, result)
+    render_overlay(picture, lung_sides(zones), zones, path, title=input_name,
+                   text_lines=overlay_lines(result, image.metadata.get("pixel_spacing_known", True)),
+                   heatmap=heat, opacity=opacity, zone_text=zone_text(result))
+
+
+def overlay_planes(image: Image, result: SeverityResult) -> tuple[Image, np.ndarray, np.ndarray | None, np.ndarray]:
+    """The radiograph, zones, heat map and opacity mask the overlay draws, as (rows, cols) planes.
+
+    A radiograph over :data:`~lesionai.working_grid.MAX_WORKING_SIDE` pixels is drawn from its
+    working grid (block means; the result planes' own block values, every ``factor``-th pixel), as
+    the pipeline saw it: the picture is at most 1024 pixels wide anyway, and no full-size float
+    copy is made. Smaller ones are drawn from every pixel.
+    """
+    grid = working_grid(image.array.shape[-2:])
+    blocks = (0, slice(None, None, grid.factor), slice(None, None, grid.factor))
+    picture = image if grid.factor == 1 else Image(grid.shrink(image.array[0])[np.newaxis],
+                                                   grid.geometry(image.geometry), image.metadata)
+    heat = None if result.heatmap is None else result.heatmap.array[blocks]
+    return picture, result.zone_labels.array[blocks], heat, result.lung_labels.array[blocks] == OPACITY
 
 
 def result_record(result: SeverityResult, input_name: str) -> dict:

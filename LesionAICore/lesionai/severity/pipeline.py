@@ -2,6 +2,12 @@
 
 Pure core: takes a :class:`~lesionai.geometry.Image`, returns a :class:`SeverityResult` on the
 same voxel grid. Models run in ONNX Runtime; nothing here needs torch, Qt or Slicer.
+
+Radiographs up to 2048 pixels on the longer side are worked on pixel for pixel. Larger ones are first
+averaged into blocks (:mod:`lesionai.working_grid`: an 8000 x 8000 image becomes 2000 x 2000) before
+any float copy of the whole image is made; label maps and the heat map found there are given back
+on the input's grid, each input pixel taking its block's value, and areas are measured on the
+working grid (each working pixel counts the millimetres of its block).
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from ..geometry import Image, radiograph_geometry
 from ..orientation import DisplayTransform, from_display_orientation, to_display_orientation
 from ..registry import ModelRegistry
 from ..runtime import load_model
+from ..working_grid import WorkingGrid, working_grid
 from . import checks
 from .lungs import OPACITY, lung_labels_from_probability
 from .opacity import OPACITY_MODEL, opacity_fractions, opacity_mask, opacity_scores
@@ -37,7 +44,8 @@ HOW_TO_FORCE = "to score it anyway, use --force (in Slicer: tick 'Score anyway' 
 
 @dataclass
 class SeverityResult:
-    """Everything the pipeline found for one radiograph (labelmaps on the input's grid).
+    """Everything the pipeline found for one radiograph (labelmaps on the input's grid; see the
+    module docstring for inputs over 2048 pixels).
 
     ``lung_labels``: 0 background, 1 right lung, 2 left lung, 3 opacity (inside either lung).
     ``zones``: letter A-F -> {"area_mm2", "lung", "level", "score" (int 0-3), "probabilities"
@@ -103,12 +111,13 @@ class SeverityPipeline:
         started = time.perf_counter()
         checks.validate_radiograph(image)
         display, orientation, orientation_warnings = display_radiograph(image)
-        plane = display.array[0].astype(np.float32)
+        plane, display, grid = working_plane(display)
         report(0.1, "checking the view")
         view = self.view_probabilities(plane)
         report(0.3, "segmenting the lungs and aligning them to the canonical frame")
-        lungs, zones, theta, cuts = self.lungs_and_zones(plane, display.geometry)
-        checked = self.refused_unless_forced(check_radiograph(plane, view, lungs, self.frontal_threshold))
+        probability = self.lung_probability(plane)
+        lungs, zones, theta, cuts = self.lungs_and_zones(plane, display.geometry, probability)
+        checked = self.refused_unless_forced(check_radiograph(plane, view, lungs, self.frontal_threshold, probability))
         report(0.55, "scoring the zones")
         zone_scores, heat = self.zone_scores(plane, zones) if ZONE_MODEL in self.registry else (None, None)
         report(0.75, "segmenting opacities")
@@ -118,10 +127,10 @@ class SeverityPipeline:
         table = _merged(_zone_table(zones, display), zone_scores, opacity_table)
         unscored = unscorable_zones(table)
         table, warnings = without_scores(table, unscored), warnings + unscored_zone_warnings(unscored)
-        on_input = partial(_on_input_grid, image, orientation)
+        on_input = partial(_on_input_grid, image, orientation, grid)
         result = SeverityResult(
             lung_labels=on_input(np.where(opacity, OPACITY, lungs).astype(np.uint8)), zone_labels=on_input(zones),
-            zones=table, alignment=_alignment_record(theta, cuts, plane.shape),
+            zones=table, alignment=_alignment_record(theta, cuts, grid.covered_shape),
             warnings=warnings, models=self.model_versions(), timing_s=time.perf_counter() - started,
             view_probabilities=view, global_score=_total(zone_scores and table, "score"),
             opacity_global_score=_total(opacity_table and table, "opacity_score"),
@@ -129,10 +138,12 @@ class SeverityPipeline:
         report(1.0, "done")
         return result
 
-    def lungs_and_zones(self, plane: np.ndarray, geometry) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
+    def lungs_and_zones(self, plane: np.ndarray, geometry,
+                        probability: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
         """Right/left lung labels, zone labels (1-6), STN theta and zone cuts of a display-oriented
-        plane whose grid ``geometry`` describes."""
-        lungs = lung_labels_from_probability(self.lung_probability(plane), geometry, plane.shape)
+        plane whose grid ``geometry`` describes (``probability``: its lung probability, when known)."""
+        probability = self.lung_probability(plane) if probability is None else probability
+        lungs = lung_labels_from_probability(probability, geometry, plane.shape)
         theta = self.alignment(plane, lungs > 0)
         zones, cuts = zone_labels(lungs, theta)
         return lungs, zones, theta, cuts
@@ -141,10 +152,10 @@ class SeverityPipeline:
         """The radiograph check of :meth:`run` alone (view and lungs, no scoring): whether ``image``
         would be scored, and the measures its verdict rests on."""
         checks.validate_radiograph(image)
-        display = display_radiograph(image)[0]
-        plane = display.array[0].astype(np.float32)
-        lungs = lung_labels_from_probability(self.lung_probability(plane), display.geometry, plane.shape)
-        return check_radiograph(plane, self.view_probabilities(plane), lungs, self.frontal_threshold)
+        plane, display, _ = working_plane(display_radiograph(image)[0])
+        probability = self.lung_probability(plane)
+        lungs = lung_labels_from_probability(probability, display.geometry, plane.shape)
+        return check_radiograph(plane, self.view_probabilities(plane), lungs, self.frontal_threshold, probability)
 
     def refused_unless_forced(self, check: RadiographCheck) -> list[str]:
         """The check's reasons as warnings of a forced run; RefusedInputError when the check failed
@@ -238,9 +249,18 @@ def _zone_table(zones: np.ndarray, display: Image) -> dict[str, dict]:
             for zone in ZONES}
 
 
-def _on_input_grid(image: Image, orientation: DisplayTransform, display_plane: np.ndarray) -> Image:
-    """A display-grid plane back on the input image's grid and geometry."""
-    return image.with_array(from_display_orientation(display_plane[np.newaxis], orientation))
+def working_plane(display: Image) -> tuple[np.ndarray, Image, WorkingGrid]:
+    """The display-oriented radiograph as a float32 plane on its bounded working grid (the whole
+    plane when its longer side is at most :data:`~lesionai.working_grid.MAX_WORKING_SIDE`, else
+    block means; see :mod:`lesionai.working_grid`), that plane as an image with its geometry, and the grid."""
+    grid = working_grid(display.array.shape[-2:])
+    plane = grid.shrink(display.array[0])
+    return plane, Image(plane[np.newaxis], grid.geometry(display.geometry), display.metadata), grid
+
+
+def _on_input_grid(image: Image, orientation: DisplayTransform, grid: WorkingGrid, display_plane: np.ndarray) -> Image:
+    """A plane of the working display grid back on the input image's grid and geometry."""
+    return image.with_array(from_display_orientation(grid.expand(display_plane)[np.newaxis], orientation))
 
 
 def _merged(*tables: dict[str, dict] | None) -> dict[str, dict]:
