@@ -98,6 +98,11 @@ class SeverityScoringLogic(TaskLogic):
     :class:`lesionai.process.BackgroundProcess`. :meth:`start` writes the input to ``input.nrrd``
     in a fresh temporary folder (inside ``workdir`` when given; never beside the user's files),
     which :meth:`finish` and :meth:`cancel` delete.
+
+    An image the radiograph check refuses (not a frontal chest radiograph that can be scored) adds
+    nothing: :meth:`process` raises ``lesionai.errors.RefusedInputError`` and :meth:`finish` a
+    ProcessError, both naming the reasons. ``SeverityScoringLogic(force=True)`` (for :meth:`process`)
+    or ``start(..., options=["--force"])`` scores it anyway, the reasons becoming warnings.
     """
 
     task_name = TASK

@@ -186,3 +186,23 @@ def test_a_declined_install_starts_nothing_and_says_why(fake_application, monkey
     assert not logic.started and panel._job is None
     (message,), _ = slicer.util.errorDisplay.call_args
     assert "declined installing onnxruntime" in message
+
+
+def test_severity_panel_asks_the_command_line_to_score_anyway_when_force_is_ticked(fake_application, monkeypatch):
+    monkeypatch.syspath_prepend(str(REPO_ROOT / "SeverityScoring"))
+    for module in [name for name in sys.modules if name.startswith("SeverityScoringLib")]:
+        monkeypatch.delitem(sys.modules, module)
+    monkeypatch.setattr(slicer.util, "childWidgetVariables", lambda widget: MagicMock(name="ui"), raising=False)
+    from SeverityScoringLib.widget import SeverityScoringPanel
+
+    chosen = MagicMock(name="parameters", inputVolume="chest", threads=0, useGPU=True, force=False)
+    logic = FakeLogic(None)
+    logic.getParameterNode = lambda: chosen
+    panel = SeverityScoringPanel(MagicMock(), logic)
+    panel.onApplyButton()
+    panel.cancelJob()
+    chosen.force = True
+    panel.onApplyButton()
+    panel.cleanup()  # the panel observes the real scene: stop before the scene goes
+    assert [options for _, _, options in logic.started] == [
+        {"threads": 0, "use_gpu": True, "options": []}, {"threads": 0, "use_gpu": True, "options": ["--force"]}]
