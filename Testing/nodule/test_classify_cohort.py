@@ -102,7 +102,8 @@ def test_cohort_trains_exports_installs_and_predicts(tmp_path):
     young = classifier.predict(phantom.image, phantom.mask, {**measured, "Age": 30, "Gender": "F"})
     unknown = classifier.predict(phantom.image, phantom.mask, {**measured, "Age": None, "Gender": None})
     assert young["task"] == TASK and young["models"] == {"cohort-fusion": "0.1.0"}
-    assert set(young["branches"]) == {"image", "tabular", "fusion"} and 0 <= young["probability"] <= 1
+    assert set(young["branches"]) == {"image", "tabular", "fusion"}
+    assert young["probability"] == young["branches"]["fusion"]
     assert young["masked_features"] == [] and unknown["masked_features"] == ["Gender", "Age"]
     assert young["branches"]["tabular"] != unknown["branches"]["tabular"]  # Age and Gender reach this model
     assert young["branches"]["image"] == pytest.approx(unknown["branches"]["image"])

@@ -8,9 +8,9 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("monai")
 
-from lesionai.phantoms.nodule import write_nodule_dataset  # noqa: E402
-from lesionai.training.config import RECIPES_DIR, load_config  # noqa: E402
-from lesionai.training.loop import fit  # noqa: E402
+from lesionai.phantoms.nodule import write_nodule_dataset
+from lesionai.training.config import RECIPES_DIR, load_config
+from lesionai.training.loop import fit
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +36,8 @@ def test_segmentation_recipe_trains_and_exports(tmp_path, phantom_dataset):
 
     config = quick_config("nodule_segmentation", phantom_dataset, batch_size=2)
     metrics = fit(segmentation, config, tmp_path / "run")
-    assert metrics["val_cases"] == 3 and 0.0 <= metrics["val_dice"] <= 1.0
+    assert metrics["val_cases"] == 3
+    assert metrics["val_dice"] > 0.05  # measured 0.12 after the quick run; 0 = no nodule voxel found
     logits = run_onnx(tmp_path / "run" / config["onnx_name"], np.zeros((2, 1, 32, 32, 32)))
     assert logits.shape == (2, 1, 32, 32, 32)
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["epoch_chosen"] == 0
