@@ -4,7 +4,7 @@ A run with zone scores adds a zone table with scores, confidences and low-confid
 global scores, an opacity segment and a heat-map volume; the panel's toggles switch the zones, the
 opacity and the heat map; the table exports to CSV. Results are built by hand from the phantom's
 known lungs (:func:`scored_result`): these tests are about what a user sees, not model accuracy.
-The last test runs the real pipeline and skips while the zone-severity model is not registered.
+The last test runs the real pipeline with the shipped models.
 """
 
 from __future__ import annotations
