@@ -52,9 +52,10 @@ def opacity_fractions(opacity: np.ndarray, zone_labels: np.ndarray) -> dict[str,
     """
     if np.shape(opacity) != np.shape(zone_labels):
         raise InputError(f"Opacity {np.shape(opacity)} and zone labels {np.shape(zone_labels)} are on different grids")
-    zones = np.asarray(zone_labels).ravel().astype(np.int64)
-    areas = np.bincount(zones, minlength=MAX_SCORE * 2 + 1)
-    covered = np.bincount(zones, weights=np.asarray(opacity, dtype=bool).ravel(), minlength=MAX_SCORE * 2 + 1)
+    zones = np.asarray(zone_labels).ravel()
+    counts = np.bincount(2 * zones.astype(np.intp) + np.asarray(opacity, dtype=bool).ravel(),
+                         minlength=2 * (MAX_SCORE * 2 + 1)).reshape(-1, 2)  # [zone, covered?]
+    areas, covered = counts.sum(axis=1), counts[:, 1]
     return {letter: float(covered[index + 1] / areas[index + 1]) if areas[index + 1] else 0.0
             for index, letter in enumerate(ZONE_LETTERS)}
 

@@ -13,6 +13,7 @@ working grid (each working pixel counts the millimetres of its block).
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -90,6 +91,7 @@ class SeverityPipeline:
         self.threads = threads
         self.force = force  # score even when the radiograph check refuses the image (reasons become warnings)
         self._sessions = {}
+        self._inputs_of = (None, {})  # (weak reference to a plane, its network inputs by shape and window)
 
     def model(self, model_id: str):
         if model_id not in self._sessions:
@@ -97,10 +99,21 @@ class SeverityPipeline:
         return self._sessions[model_id]
 
     def prepared(self, model_id: str, plane: np.ndarray) -> np.ndarray:
-        """``plane`` resized and normalised as the model's registered input contract says."""
-        contract = self.registry.get(model_id).input
-        normalization = contract.normalization
-        return model_input(plane, self.input_shape(model_id), normalization["low"], normalization["high"])
+        """``plane`` resized and normalised as the model's registered input contract says.
+
+        Models with the same input size and window get the same (read-only) array: the five models
+        of a radiograph need only two resizes of its plane, not five.
+        """
+        normalization = self.registry.get(model_id).input.normalization
+        key = (self.input_shape(model_id), normalization["low"], normalization["high"])
+        reference, inputs = self._inputs_of
+        if reference is None or reference() is not plane:
+            inputs = {}
+            self._inputs_of = (weakref.ref(plane), inputs)
+        if key not in inputs:
+            inputs[key] = model_input(plane, *key)
+            inputs[key].flags.writeable = False
+        return inputs[key]
 
     def input_shape(self, model_id: str) -> tuple[int, int]:
         return tuple(self.registry.get(model_id).input.shape[-2:])

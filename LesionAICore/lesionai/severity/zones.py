@@ -68,13 +68,12 @@ def zone_labels(lung_labels: np.ndarray, theta: np.ndarray) -> tuple[np.ndarray,
     lung = lung_labels > 0
     if not lung.any():
         return np.zeros(lung_labels.shape, dtype=np.uint8), {}
-    canonical_y = canonical_y_grid(lung_labels.shape, theta)
-    lung_y = canonical_y[lung]
+    lung_y = canonical_y_grid(lung_labels.shape, theta)[lung]  # only lung pixels get a zone
     top, bottom = float(lung_y.min()), float(lung_y.max())
     cuts = np.array([top + (bottom - top) / 3, top + 2 * (bottom - top) / 3], dtype=np.float32)
-    level_index = np.searchsorted(cuts, canonical_y, side="right").astype(np.uint8)
-    first_zone = np.where(lung_labels == RIGHT_LUNG, 1, 4).astype(np.uint8)
-    zones = np.where(lung, first_zone + level_index, 0).astype(np.uint8)
+    level_index = np.searchsorted(cuts, lung_y, side="right").astype(np.uint8)
+    zones = np.zeros(lung_labels.shape, dtype=np.uint8)
+    zones[lung] = np.where(lung_labels[lung] == RIGHT_LUNG, 1, 4).astype(np.uint8) + level_index
     return zones, {"top": top, "upper_middle": float(cuts[0]), "middle_lower": float(cuts[1]), "bottom": bottom}
 
 
