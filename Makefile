@@ -8,7 +8,7 @@ DEMO_OUTPUT ?= demo-output
 # Extra pip options, e.g. PIP_EXTRA="--extra-index-url https://download.pytorch.org/whl/cpu" for the CPU build of torch.
 PIP_EXTRA ?=
 
-.PHONY: demo test test-slow benchmark env clean
+.PHONY: demo test test-slow test-compat benchmark env clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ test: $(VENV)/.installed-test
 test-slow: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q -m slow
 
+# The inference, DICOM, CLI and logic tests in the Python and package versions of Slicer 5.8 and 5.12
+# (fresh environments under .venv-compat/; a job whose Python is missing is skipped).
+test-compat:
+	.ci/compat
+
 benchmark: $(VENV)/.installed-core
 	$(BIN)/python benchmarks/benchmark_severity.py
 	$(BIN)/python benchmarks/benchmark_cli.py severity --count 20
@@ -41,4 +46,4 @@ benchmark: $(VENV)/.installed-core
 	$(BIN)/python benchmarks/benchmark_cli.py nodule --count 20
 
 clean:
-	rm -rf $(VENV) $(DEMO_OUTPUT) .pytest_cache
+	rm -rf $(VENV) .venv-compat $(DEMO_OUTPUT) .pytest_cache

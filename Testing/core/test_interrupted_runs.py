@@ -14,10 +14,12 @@ from lesionai.results import new_hidden_folder, sweep_stale_staging
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGTERM") or os.name == "nt", reason="POSIX signals")
 
 # Writes one case whose files take long to write: the test stops it while it is writing.
+# Ctrl-C acts as in a terminal even where the test runner was started in the background (SIGINT ignored).
 SLOW_WRITER = """
-import sys, time
+import signal, sys, time
 from pathlib import Path
 from lesionai.results import stop_cleanly_on_sigterm, write_case
+signal.signal(signal.SIGINT, signal.default_int_handler)
 stop_cleanly_on_sigterm()
 def write_files(folder):
     (folder / "result.json").write_text("{}")

@@ -27,7 +27,9 @@ def save_dicom(dataset: Dataset, path) -> None:
     """Write ``dataset`` as a DICOM file (preamble and file meta) with pydicom 2.4 or 3.x."""
     if PYDICOM_MAJOR >= 3:
         dataset.save_as(path, enforce_file_format=True)
-    else:
+    else:  # pydicom 2 encodes by the dataset's own flags: take them from the transfer syntax
+        syntax = dataset.file_meta.TransferSyntaxUID
+        dataset.is_little_endian, dataset.is_implicit_VR = syntax.is_little_endian, syntax.is_implicit_VR
         dataset.save_as(path, write_like_original=False)
 
 

@@ -49,7 +49,8 @@ def write_bundled_constraints() -> Path:
     """A pip constraints file pinning the packages Slicer ships at their installed versions.
 
     Requirements only name the top-level packages; the constraints also stop pip from upgrading
-    numpy, SimpleITK, VTK or scipy to satisfy a dependency of one of them (pip then fails instead,
+    anything Slicer ships (numpy, scipy, SimpleITK, VTK, pydicom, Pillow, packaging, requests...;
+    see :data:`SLICER_BUNDLED`) to satisfy a dependency of one of them (pip then fails instead,
     which :func:`ensure_requirements` reports).
     """
     import tempfile
