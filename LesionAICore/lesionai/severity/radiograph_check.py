@@ -16,7 +16,7 @@ forced, in which case the reasons become warnings of the result.
 
 >>> check = check_radiograph(plane, view, lung_labels, frontal_threshold=0.25)   # doctest: +SKIP
 >>> check.passed, check.reasons                                                   # doctest: +SKIP
-(False, ['pixels look like noise: neighbouring pixels correlate at 0.01 (radiographs: over 0.9)'])
+(False, ['the pixels look like noise, not anatomy: neighbouring pixels correlate at 0.01 ...', ...])
 """
 
 from __future__ import annotations
@@ -35,15 +35,15 @@ wide crop of both lungs), most are under 1.4; detector formats are at most 17 x 
 MIN_NEIGHBOUR_CORRELATION = 0.5
 """Correlation of horizontally (and vertically) adjacent pixels, the lower of the two. Anatomy is
 smooth at the pixel scale: on the train split it is 0.92 at least (median 0.99); independent noise
-gives about 0, and byte-swapped 16-bit data, whose noisy low bits become the high byte, stays far
-under 0.5 on the train split's radiographs (the generated corpus of ``seed`` 0)."""
+gives about 0. Byte-swapped 16-bit data, whose noisy low bits become the high byte, gives about 0.5
+(train-split radiographs, generated corpus of seed 0), hence its own check (:data:`BYTE_SWAP_GAIN`)."""
 MAX_WHITE_FRACTION = 0.4
 """Share of the image at its brightest value. Burned-in labels and white frames reach 0.21 on the
 train split; half the image whited out gives 0.5."""
 MAX_BLACK_FRACTION = 0.65
-"""Share of the image at its darkest value. Collimation and letterboxing are black and large (a 2:1
-picture padded to a square is half black; on the train split up to 0.22), so this limit sits above
-what padding to a square of a radiograph of :data:`MAX_ASPECT_RATIO` would leave (0.67 x 0.97)."""
+"""Share of the image at its darkest value. Collimation and letterboxing are black and can be large
+(a 2:1 picture padded to a square is half black; the train split reaches 0.22), so the limit lets
+through a radiograph of up to about 2.9:1 padded to a square."""
 BYTE_SWAP_GAIN = 0.2
 """An integer image (values 0-65535 above 255) whose neighbour correlation rises by more than this,
 to at least :data:`SMOOTH_CORRELATION`, once its two bytes are swapped back was read with the wrong
@@ -69,8 +69,9 @@ saturation on a subsample of at most this many a side, which bounds the time on 
 @dataclass
 class RadiographCheck:
     """The check's verdict on one image: ``reasons`` to refuse it (empty: it can be scored) and the
-    ``measures`` they rest on (aspect ratio, neighbour correlation, white and black fractions, frontal
-    probability, lungs found and the share of the image they cover)."""
+    ``measures`` they rest on (aspect ratio, neighbour correlation with and without a byte swap,
+    white and black fractions, frontal probability, lungs found, the share of the image they cover,
+    their shared rows and the relative size of a third lung-like region)."""
 
     reasons: list[str] = field(default_factory=list)
     measures: dict[str, float] = field(default_factory=dict)
