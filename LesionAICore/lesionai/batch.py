@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 import traceback
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from .errors import LesionAIError, RefusedInputError
@@ -53,8 +54,10 @@ def run_batch(task_name: str, inputs: list[Path], output: Path, overwrite: bool 
 
     ``pipeline``: a ready pipeline (default: the task's, made with ``threads`` and ``options``).
     ``progress``: ``bar`` (tqdm on stderr), ``json`` (JSON-lines events on stdout) or ``none``.
+    While one case's folder is written, the next input is read and run in a background thread
+    (:class:`_RunAhead`); folders are written in this thread only, so an interrupt (Ctrl-C,
+    SIGTERM) stops a write as before, and outcomes and result events come in input order.
     """
-    from .imageio import read_image
     from .tasks import task
 
     chosen = task(task_name)
@@ -64,31 +67,88 @@ def run_batch(task_name: str, inputs: list[Path], output: Path, overwrite: bool 
     pipelines = _Pipelines(chosen, threads, options or {}, pipeline)
     reporter = ProgressReporter() if progress == "json" else None
     outcome = BatchOutcome()
-    for index, (path, name) in enumerate(_iterate(inputs, progress, chosen)):
-        step = reporter.scaled(index / len(inputs), (index + 1) / len(inputs)) if reporter else None
-        try:
-            outputs.check_replaceable(output / name, overwrite)
-            image = read_image(path, series=chosen.reads_series)
-            result = pipelines.for_input(path).run(image, progress=step.progress if step else None)
-            result.warnings[:0] = image.metadata.get("read_warnings", [])  # e.g. files a DICOM folder held
-            case_dir = outputs.write_case(image, result, output / name, path.name, overwrite=overwrite)
-        except Exception as error:  # one bad input must not end the batch; anything unexpected is reported too
-            message = str(error) if isinstance(error, LesionAIError) else f"unexpected {type(error).__name__}: {error}"
-            if not isinstance(error, LesionAIError):
-                traceback.print_exc(file=sys.stderr)  # a defect: keep the traceback for the bug report
-            outcome.failed.append((path, message))
-            if isinstance(error, RefusedInputError):
-                outcome.refused.append(path)
-            _report_failure(reporter, path, message, type(error).__name__)
-            continue
-        outcome.succeeded.append((path, case_dir))
-        if hasattr(outputs, "batch_row"):
-            outcome.rows.append({"case": name, **outputs.batch_row(result, path.name)})
-        if reporter:
-            reporter.result(input=str(path), output=str(case_dir), warnings=result.warnings)
+    pairs = list(zip(inputs, case_names(inputs)))
+    run = partial(_run_one, chosen, pipelines, output, overwrite, reporter, len(inputs))
+    with _RunAhead(run, pairs) as ahead:
+        for index, (path, name) in enumerate(_iterate(pairs, progress, chosen)):
+            try:
+                image, result = ahead.result(index)
+                if image.array.size <= OVERLAP_MAX_VOXELS:
+                    ahead.start(index + 1)  # the next input runs while this one is written
+                case_dir = outputs.write_case(image, result, output / name, path.name, overwrite=overwrite)
+            except Exception as error:  # one bad input must not end the batch; anything unexpected is reported too
+                _record_failure(outcome, reporter, path, error)
+                continue
+            _record_success(outcome, reporter, outputs, (path, name, case_dir), result)
     if outcome.rows:
         write_batch_table(output / outputs.BATCH_TABLE, outcome.rows)
     return outcome
+
+
+OVERLAP_MAX_VOXELS = 1 << 24
+"""Inputs up to this size (e.g. 4096 x 4096 pixels) are written while the next one runs; after a
+larger one the next input is read only once it is written, so one very large result is held at a time."""
+
+
+def _run_one(chosen, pipelines, output: Path, overwrite: bool, reporter, count: int, index: int, pair) -> tuple:
+    """Check, read and run one input: (image, result). Has no effect on disk."""
+    from .imageio import read_image
+
+    path, name = pair
+    step = reporter.scaled(index / count, (index + 1) / count) if reporter else None
+    chosen.outputs_module.check_replaceable(output / name, overwrite)
+    image = read_image(path, series=chosen.reads_series)
+    result = pipelines.for_input(path).run(image, progress=step.progress if step else None)
+    result.warnings[:0] = image.metadata.get("read_warnings", [])  # e.g. files a DICOM folder held
+    return image, result
+
+
+class _RunAhead:
+    """Runs ``run(index, item)`` for the batch's items in one background thread, at most one ahead.
+
+    :meth:`start` begins an item (once); :meth:`result` waits for it (starting it if need be) and
+    returns its value or raises its error. Leaving the ``with`` block by an exception does not wait
+    for a running item (it only reads and computes; the interpreter lets it finish on exit).
+    """
+
+    def __init__(self, run, items: list):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._run, self._items, self._running = run, items, {}
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lesionai-run-ahead")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, trace) -> None:
+        self._executor.shutdown(wait=kind is None, cancel_futures=True)
+
+    def start(self, index: int) -> None:
+        if index < len(self._items) and index not in self._running:
+            self._running[index] = self._executor.submit(self._run, index, self._items[index])
+
+    def result(self, index: int):
+        self.start(index)
+        return self._running.pop(index).result()
+
+
+def _record_success(outcome: BatchOutcome, reporter, outputs, case: tuple, result) -> None:
+    path, name, case_dir = case
+    outcome.succeeded.append((path, case_dir))
+    if hasattr(outputs, "batch_row"):
+        outcome.rows.append({"case": name, **outputs.batch_row(result, path.name)})
+    if reporter:
+        reporter.result(input=str(path), output=str(case_dir), warnings=result.warnings)
+
+
+def _record_failure(outcome: BatchOutcome, reporter, path: Path, error: Exception) -> None:
+    message = str(error) if isinstance(error, LesionAIError) else f"unexpected {type(error).__name__}: {error}"
+    if not isinstance(error, LesionAIError):  # a defect: keep the traceback for the bug report
+        traceback.print_exception(type(error), error, error.__traceback__, file=sys.stderr)
+    outcome.failed.append((path, message))
+    if isinstance(error, RefusedInputError):
+        outcome.refused.append(path)
+    _report_failure(reporter, path, message, type(error).__name__)
 
 
 def write_batch_table(path: Path, rows: list[dict]) -> Path | None:
@@ -143,8 +203,7 @@ def _key(options: dict) -> tuple:
     return tuple(sorted((name, repr(value)) for name, value in options.items()))
 
 
-def _iterate(inputs: list[Path], progress: str, task):
-    pairs = list(zip(inputs, case_names(inputs)))
+def _iterate(pairs: list[tuple[Path, str]], progress: str, task):
     if progress != "bar":
         return pairs
     from tqdm import tqdm

@@ -68,7 +68,9 @@ class ProgressReporter:
     def scaled(self, start: float, stop: float) -> ProgressReporter:
         """A reporter on the same stream whose 0..1 covers ``start..stop`` of this one's range."""
         span = self._stop - self._start
-        return ProgressReporter(self._stream, self._start + start * span, self._start + stop * span)
+        step = ProgressReporter(self._stream, self._start + start * span, self._start + stop * span)
+        step._lock = self._lock  # one lock per stream: lines from several threads never interleave
+        return step
 
     def emit(self, event: dict[str, Any]) -> None:
         """Write one event as a JSON line and flush, so a watcher sees it at once."""

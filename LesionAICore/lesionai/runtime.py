@@ -60,6 +60,9 @@ class OnnxModel:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = self.threads
         options.log_severity_level = _WARNINGS_AND_ABOVE
+        # Idle worker threads sleep instead of spinning: between the models of a radiograph the CPU goes to
+        # numpy, to the thread writing the previous result and to other programs, not to busy-waiting.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         chosen = list(providers) if providers is not None else default_providers()
         self._session = _open_session(onnxruntime, self.path, options, chosen)
         self._input_dtypes = {arg.name: _ONNX_TENSOR_DTYPES.get(arg.type) for arg in self._session.get_inputs()}

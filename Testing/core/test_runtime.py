@@ -80,6 +80,12 @@ def test_model_runs_and_names_outputs(onnx_path):
     assert outputs["total"] == pytest.approx(2 * image.sum())
 
 
+def test_idle_worker_threads_sleep_instead_of_spinning(onnx_path):
+    options = OnnxModel(onnx_path, threads=2)._session.get_session_options()
+    assert options.intra_op_num_threads == 2
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+
+
 def test_float64_input_is_cast_to_the_declared_type(onnx_path):
     image = np.full((1, 1, 2, 2), 0.25)
     outputs = OnnxModel(onnx_path).run({"image": image})
