@@ -134,6 +134,27 @@ def save_png(picture: PILImage.Image, path) -> None:
     picture.save(path, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
 
 
+def label_anchors(labels: np.ndarray, values) -> dict[int, tuple[float, float] | None]:
+    """:func:`label_anchor` of the region of each of ``values`` in a (rows, cols) label plane of small
+    non-negative integers, with two histograms instead of a pass per value (the same points)."""
+    labels = np.asarray(labels)
+    rows, cols = labels.shape
+    per_row = np.bincount((labels.astype(np.intp) * rows + np.arange(rows)[:, np.newaxis]).ravel())
+    per_col = np.bincount((labels.astype(np.intp) * cols + np.arange(cols)[np.newaxis, :]).ravel())
+    anchors = {}
+    for value in values:
+        row_counts = per_row[value * rows:(value + 1) * rows]
+        count = int(row_counts.sum())
+        if count == 0:
+            anchors[value] = None
+            continue
+        col_counts = per_col[value * cols:(value + 1) * cols]
+        row = float(row_counts @ np.arange(row_counts.size)) / count  # exact integer sums, as a mean of indices
+        col = float(col_counts @ np.arange(col_counts.size)) / count
+        anchors[value] = (col, row) if labels[round(row), round(col)] == value else label_anchor(labels == value)
+    return anchors
+
+
 def default_font(size: int) -> ImageFont.ImageFont:
     try:
         return ImageFont.load_default(size=size)

@@ -5,7 +5,7 @@ import pytest
 from PIL import Image as PILImage
 from scipy import ndimage
 
-from lesionai.drawing import blend_heatmap, draw_outline, save_png
+from lesionai.drawing import blend_heatmap, draw_outline, label_anchor, label_anchors, save_png
 
 RED = (1.0, 0.0, 0.0)
 
@@ -58,3 +58,14 @@ def test_pictures_are_saved_as_lossless_png(tmp_path):
     save_png(picture, tmp_path / "picture.png")
     with PILImage.open(tmp_path / "picture.png") as again:
         assert again.format == "PNG" and np.array_equal(np.asarray(again), np.asarray(picture))
+
+
+def test_anchors_of_all_labels_at_once_are_those_of_each_label_alone():
+    labels = np.zeros((80, 100), np.uint8)
+    labels[10:30, 10:40] = 1
+    labels[40:75, 50:95] = 2
+    labels[45:70, 55:90] = 3  # inside 2: the centroid of 2 falls on 3, so 2 is anchored on its nearest pixel
+    labels[0:80, 0:3] = 5
+    anchors = label_anchors(labels, range(1, 7))
+    assert anchors == {value: label_anchor(labels == value) for value in range(1, 7)}
+    assert anchors[4] is anchors[6] is None and labels[round(anchors[2][1]), round(anchors[2][0])] == 2

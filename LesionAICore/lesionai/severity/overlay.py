@@ -19,7 +19,7 @@ from ..drawing import (
     default_font,
     draw_outline,
     fit_picture,
-    label_anchor,
+    label_anchors,
     matching_plane,
     resized,
     resized_labels,
@@ -112,10 +112,13 @@ def _compose(plane: np.ndarray, layers: dict, size: tuple[int, int], zones: np.n
 
 
 def _fill_zones(rgb: np.ndarray, zones: np.ndarray) -> np.ndarray:
-    """Tint each zone's pixels with its colour (one pass over the lung pixels, by table look-up)."""
-    tints = np.stack([np.zeros(3, np.float32)] + [_ZONE_ALPHA * rgb_of(ZONE_COLORS[letter]) for letter in ZONE_COLORS])
-    inside = (zones > 0) & (zones <= len(ZONE_COLORS))
-    rgb[inside] = (1.0 - _ZONE_ALPHA) * rgb[inside] + tints[zones[inside]]
+    """Tint each zone's pixels with its colour, by table look-up over the uint8 ``zones`` (other
+    pixels are multiplied by 1 and get 0 added, which leaves them exactly as they were)."""
+    keep, tints = np.ones(256, np.float32), np.zeros((256, 3), np.float32)
+    for value, letter in enumerate(ZONE_COLORS, start=1):
+        keep[value], tints[value] = 1.0 - _ZONE_ALPHA, _ZONE_ALPHA * rgb_of(ZONE_COLORS[letter])
+    rgb *= keep[zones][..., np.newaxis]
+    rgb += tints[zones]
     return rgb
 
 
@@ -129,8 +132,9 @@ def _draw_zone_letters(canvas: PILImage.Image, zones: np.ndarray, zone_text: dic
     """Each zone's letter (or its ``zone_text``), white on a dark outline, at the zone's centre."""
     letter_font = default_font(max(14, round(max(zones.shape) / 28)))
     draw = ImageDraw.Draw(canvas)
+    centres = label_anchors(zones, range(1, len(ZONE_COLORS) + 1))
     for value, letter in enumerate(ZONE_COLORS, start=1):
-        centre = label_anchor(zones == value)
+        centre = centres[value]
         if centre is None:
             continue
         text = zone_text.get(letter, letter)
