@@ -67,8 +67,15 @@ class TaskJob:
         """What to tell the user when the child exited with ``returncode`` != 0."""
         reason = self.errors[-1] if self.errors else f"the process exited with status {returncode}"
         stderr_tail = "\n".join(self.process.stderr.splitlines()[-STDERR_LINES_REPORTED:])
-        message = f"{self.title} failed: {reason}"
+        message = self.in_user_terms(f"{self.title} failed: {reason}")
+        stderr_tail = self.in_user_terms(stderr_tail)
         return f"{message}\n--- last lines of its error output ---\n{stderr_tail}" if stderr_tail else message
+
+    def in_user_terms(self, text: str) -> str:
+        """``text`` with the temporary copy of the input named as the user knows it: the volume's name."""
+        from .volumes import node_name
+
+        return text.replace(str(self.job_folder / INPUT_FILE_NAME), f"'{node_name(self.input_node)}'")
 
     def discard_files(self) -> None:
         """Delete the job's temporary folder (input copy and CLI outputs)."""

@@ -116,6 +116,23 @@ def test_a_failed_child_reports_its_error_message(volume, tmp_path, scene):
     assert scene.GetNumberOfNodes() == before and not any(tmp_path.iterdir())
 
 
+def refusing_child(argv, env=None):
+    """A child that refuses its input by path, as the CLI does ("<path> is not a chest radiograph")."""
+    (input_path,) = [argument for argument in argv if str(argument).endswith("input.nrrd")]
+    code = ("import json, sys; print(json.dumps({'event': 'error', 'type': 'RefusedInputError', "
+            f"'message': {str(input_path)!r} + ' is not a frontal chest radiograph'}})); sys.exit(1)")
+    return BackgroundProcess([sys.executable, "-c", code], env=env)
+
+
+def test_a_refusal_names_the_volume_not_the_temporary_file(volume, tmp_path, scene):
+    runner = TaskRunner("severity", refusing_child)
+    job = runner.start(volume, tmp_path)
+    with pytest.raises(ProcessError) as raised:
+        runner.finish(job, scene, lambda *arguments: pytest.fail("no nodes for a refused input"))
+    assert "'chest' is not a frontal chest radiograph" in str(raised.value)
+    assert "input.nrrd" not in str(raised.value)
+
+
 def test_the_input_check_runs_before_anything_is_written(volume, tmp_path):
     def refuse(volume_node):
         raise InputError("not this one")
