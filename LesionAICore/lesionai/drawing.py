@@ -7,7 +7,9 @@ which text) lives in its package and is composed from these.
 
 from __future__ import annotations
 
+import struct
 import textwrap
+import zlib
 
 import numpy as np
 from PIL import Image as PILImage
@@ -18,6 +20,7 @@ HEATMAP_ALPHA = 0.45
 PANEL_BACKGROUND = (24, 24, 24)
 PANEL_TEXT = (235, 235, 235)
 PNG_COMPRESS_LEVEL = 1  # about 5 % larger files than Pillow's default level 6, several times faster to write
+PNG_COLOUR_TYPES = {"L": 0, "RGB": 2}
 
 
 def single_plane(array: np.ndarray, name: str) -> np.ndarray:
@@ -130,8 +133,26 @@ def label_anchor(region: np.ndarray) -> tuple[float, float] | None:
 
 
 def save_png(picture: PILImage.Image, path) -> None:
-    """Write an overlay picture as PNG, compressed at :data:`PNG_COMPRESS_LEVEL`."""
-    picture.save(path, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
+    """Write an overlay picture as PNG, compressed at :data:`PNG_COMPRESS_LEVEL`.
+
+    RGB and grey pictures are encoded here with one filter for every row ("Up": each byte minus the
+    one above), which compresses overlays as well as Pillow's per-row choice among five filters at
+    about half the cost; other modes go through Pillow.
+    """
+    if picture.mode not in PNG_COLOUR_TYPES:
+        picture.save(path, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
+        return
+    rows = np.asarray(picture, dtype=np.uint8).reshape(picture.height, -1)
+    filtered = np.empty((rows.shape[0], rows.shape[1] + 1), np.uint8)
+    filtered[:, 0] = 2  # the "Up" filter
+    filtered[0, 1:] = rows[0]
+    np.subtract(rows[1:], rows[:-1], out=filtered[1:, 1:])  # wraps modulo 256, as PNG wants
+    header = struct.pack(">IIBBBBB", picture.width, picture.height, 8, PNG_COLOUR_TYPES[picture.mode], 0, 0, 0)
+    chunks = ((b"IHDR", header), (b"IDAT", zlib.compress(filtered.tobytes(), PNG_COMPRESS_LEVEL)), (b"IEND", b""))
+    with open(path, "wb") as stream:
+        stream.write(b"\x89PNG\r\n\x1a\n")
+        stream.writelines(struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+                          for kind, data in chunks)
 
 
 def label_anchors(labels: np.ndarray, values) -> dict[int, tuple[float, float] | None]:

@@ -53,11 +53,18 @@ def test_heat_tints_only_where_there_is_heat():
     assert hottest == pytest.approx(0.55 * rgb[15, 29] + 0.45 * np.array(RED), abs=1e-6)
 
 
-def test_pictures_are_saved_as_lossless_png(tmp_path):
-    picture = PILImage.fromarray(np.random.default_rng(2).integers(0, 255, (64, 80, 3), dtype=np.uint8))
-    save_png(picture, tmp_path / "picture.png")
+@pytest.mark.parametrize("mode, shape", [("RGB", (64, 80, 3)), ("L", (33, 17)), ("RGBA", (20, 30, 4))])
+def test_pictures_are_saved_as_lossless_png_that_other_decoders_read(mode, shape, tmp_path):
+    import SimpleITK as sitk
+
+    pixels = np.random.default_rng(2).integers(0, 256, shape, dtype=np.uint8)
+    pixels[5:] = pixels[5]  # rows equal to the one above, as in flat parts of an overlay
+    save_png(PILImage.fromarray(pixels, mode), tmp_path / "picture.png")
     with PILImage.open(tmp_path / "picture.png") as again:
-        assert again.format == "PNG" and np.array_equal(np.asarray(again), np.asarray(picture))
+        again.verify()  # chunk checksums
+    with PILImage.open(tmp_path / "picture.png") as again:
+        assert again.format == "PNG" and again.mode == mode and np.array_equal(np.asarray(again), pixels)
+    assert np.array_equal(sitk.GetArrayFromImage(sitk.ReadImage(str(tmp_path / "picture.png"))), pixels)
 
 
 def test_anchors_of_all_labels_at_once_are_those_of_each_label_alone():
