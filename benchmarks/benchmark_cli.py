@@ -8,11 +8,12 @@ prints the best and the median. Usage:
 
     python benchmarks/benchmark_cli.py spine [--count 10] [--threads 2] [--shape 20,320,320 --spacing 0.5,0.5,5]
     python benchmarks/benchmark_cli.py nodule --count 20
-    python benchmarks/benchmark_cli.py severity --count 20 [--repeats 3]
+    python benchmarks/benchmark_cli.py severity --count 20 [--repeats 3] [--pipeline]
     python benchmarks/benchmark_cli.py spine --inputs a.nii.gz b.nii.gz
 
 ``--shape`` (k,j,i voxels) and ``--spacing`` (i,j,k mm) size the spine phantoms (default: the
 phantom's own). CPU time and peak RSS are those of the command's own process (``os.wait4``).
+``--pipeline`` also times the task's pipeline alone on the same inputs, in this process.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ def parse_arguments(argv):
     parser.add_argument("--shape", help="spine phantom voxels k,j,i")
     parser.add_argument("--spacing", help="spine phantom spacing i,j,k in mm")
     parser.add_argument("--inputs", nargs="*", type=Path, default=[], help="files to use instead of phantoms")
+    parser.add_argument("--pipeline", action="store_true",
+                        help="also time the task's pipeline alone on the same inputs (in this process, after a warm-up)")
     return parser.parse_args(argv)
 
 
@@ -98,6 +101,23 @@ def run_command(task: str, inputs: list[Path], output: Path, threads: int) -> Ru
     return Run(wall, usage.ru_utime + usage.ru_stime, status, usage.ru_maxrss * 1024 / scale / 1024)
 
 
+def pipeline_seconds(task_name: str, inputs: list[Path], threads: int) -> list[float]:
+    """Seconds of ``pipeline.run`` per input (reading and writing excluded), after one warm-up run."""
+    from lesionai.imageio import read_image
+    from lesionai.tasks import task
+
+    chosen = task(task_name)
+    pipeline = chosen.make_pipeline(threads=threads)
+    images = [read_image(path, series=chosen.reads_series) for path in inputs]
+    pipeline.run(images[0])
+    seconds = []
+    for image in images:
+        started = time.perf_counter()
+        pipeline.run(image)
+        seconds.append(time.perf_counter() - started)
+    return seconds
+
+
 def main(argv=None) -> int:
     arguments = parse_arguments(argv)
     runs = []
@@ -107,6 +127,7 @@ def main(argv=None) -> int:
             output = Path(scratch) / f"out-{repeat}"
             runs.append(run_command(arguments.task, inputs, output, arguments.threads))
             written = sum(1 for case in output.iterdir() if (case / "result.json").is_file())
+        pipeline = pipeline_seconds(arguments.task, inputs, arguments.threads) if arguments.pipeline else None
     per_input = sorted(run.wall_s / len(inputs) for run in runs)
     print(f"task {arguments.task}: {len(inputs)} inputs, exit status {runs[-1].status}, "
           f"{written} result folders written; threads {arguments.threads}, {len(runs)} run(s)")
@@ -115,6 +136,9 @@ def main(argv=None) -> int:
           f"(best {per_input[0] * len(inputs):.2f} s in all)")
     print(f"CPU time per input: best {min(run.cpu_s for run in runs) / len(inputs):.3f} s; "
           f"peak RSS of the command: {max(run.peak_rss_mb for run in runs):.0f} MB")
+    if pipeline:
+        print(f"pipeline alone (no reading, no outputs): best {min(pipeline):.3f} s, "
+              f"median {statistics.median(pipeline):.3f} s per input")
     return 0
 
 
