@@ -119,7 +119,8 @@ TASKS: dict[str, Task] = {
         phantoms="lesionai.phantoms.spine:phantom_inputs",
         options=(
             Option(("--no-lesions",), "lesions", {"action": "store_false", "help": "segment the spinal cord only"}),
-            force_option("segment even when the scan check says it is not a spinal MRI"),
+            force_option("segment even when the scan check says the volume is not a spinal MRI (its reasons "
+                         "become warnings of the result)"),
         ),
         unit="volume",
         reads_series=True,

@@ -3,13 +3,14 @@
 import numpy as np
 import pytest
 
-from lesionai.errors import InputError
+from lesionai.errors import InputError, RefusedInputError
 from lesionai.geometry import Geometry, Image
 from lesionai.imageio import read_image
 from lesionai.phantoms.spine import generate_spine_phantom
 from lesionai.registry import ModelRegistry
 from lesionai.spine.labels import CORD, LESION
 from lesionai.spine.pipeline import CORD_MODEL, LESION_MODEL, SpinePipeline
+from lesionai.spine.scan_check import ANATOMIES, ScanCheck
 
 # Leave-one-subject-out cord Dice of these scans is 0.91 (errsm_23 T2w), 0.94 (errsm_18 T2*w) and
 # 0.93 (errsm_30 T2*w); the shipped model saw them, so these floors only catch a broken pipeline,
@@ -30,18 +31,20 @@ def shipped(registry):
     return SpinePipeline(registry=registry, threads=2, scan_checker=None)
 
 
+BRAIN_REASON = "anatomy: brain (p=0.90, looks like a brain MRI), spine p=0.05 below the registry's threshold 0.5"
+
+
 class NotSpine:
-    """A scan checker that says 'brain' for every image."""
+    """A scan checker that says 'brain' (p=0.9, spine p=0.05) for every image, seen sagittal."""
 
-    class Check:
-        is_spine = False
-        warnings = ("looks like a brain MRI",)
-
-        def as_dict(self):
-            return {"anatomy": {"label": "brain", "probabilities": {"brain": 0.9, "spine": 0.1}}}
+    def __init__(self):
+        self.checked = 0
 
     def check(self, image):
-        return self.Check()
+        self.checked += 1
+        anatomy = {"label": "brain", "probabilities": dict(zip(ANATOMIES, (0.05, 0.9, 0.03, 0.01, 0.01)))}
+        stage = {"label": "x", "probabilities": {"x": 1.0}}
+        return ScanCheck(anatomy, stage, stage, stage, warnings=["The image content looks sagittal"])
 
 
 def _volume(shape=(12, 64, 64)):
@@ -72,18 +75,36 @@ def test_a_4d_diffusion_series_is_refused(registry):
         SpinePipeline(registry=registry, scan_checker=None).run(series)
 
 
-def test_a_scan_that_is_not_spine_gets_a_warning_and_no_cord(registry):
-    result = SpinePipeline(registry=registry, scan_checker=NotSpine()).run(_volume())
-    assert not result.labels.array.any()
-    assert any("not a spinal MRI" in warning for warning in result.warnings)
-    assert result.scan_check["anatomy"]["label"] == "brain"
+def test_a_scan_that_is_not_spine_is_refused_with_the_reasons_and_how_to_force(registry):
+    stages = []
+    with pytest.raises(RefusedInputError, match="not a spinal MRI") as refused:
+        SpinePipeline(registry=registry, scan_checker=NotSpine()).run(_volume(), lambda f, stage: stages.append(stage))
+    assert refused.value.reasons == [BRAIN_REASON]
+    assert "--force" in str(refused.value) and "Process even if the scan check says" in str(refused.value)
+    assert stages == ["scan check"]  # refused before any network ran
 
 
-def test_force_segments_a_scan_the_check_rejects(shipped, registry):
+def test_a_refused_4d_series_is_checked_once_on_its_first_volume(registry):
+    checker = NotSpine()
+    series = Image(np.random.default_rng(0).random((3, 6, 40, 42)).astype(np.float32), Geometry(), {"contrast": "T2w"})
+    with pytest.raises(RefusedInputError):
+        SpinePipeline(registry=registry, scan_checker=checker).run(series)
+    assert checker.checked == 1
+
+
+def test_force_segments_a_scan_the_check_rejects_and_keeps_the_reason(shipped, registry):
     phantom = generate_spine_phantom(seed=5, view="axial", shape=(12, 160, 160), spacing=(0.5, 0.5, 5.0))
     result = SpinePipeline(registry=registry, scan_checker=NotSpine(), force=True, threads=2).run(phantom.image)
-    assert any("segmented anyway" in warning for warning in result.warnings)
-    assert result.models[CORD_MODEL]
+    assert result.warnings[:2] == [f"segmented anyway (force): {BRAIN_REASON}", "The image content looks sagittal"]
+    assert result.scan_check["anatomy"]["label"] == "brain"
+    assert result.models[CORD_MODEL] and (result.labels.array == CORD).any()
+
+
+def test_without_a_scan_check_model_the_volume_is_segmented_with_a_warning(shipped):
+    phantom = generate_spine_phantom(seed=5, view="axial", shape=(12, 160, 160), spacing=(0.5, 0.5, 5.0))
+    result = shipped.run(phantom.image)
+    assert result.scan_check is None and result.warnings[0].startswith("scan check not run")
+    assert (result.labels.array == CORD).any()
 
 
 def test_structural_4d_series_uses_its_first_volume(shipped, registry):

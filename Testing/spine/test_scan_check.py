@@ -85,13 +85,15 @@ def test_phantoms_are_spine_with_their_view_and_contrast(checker, view, contrast
     assert check.is_spine and check.anatomy["label"] == "spine"
     assert check.view["label"] == view
     assert check.contrast["label"] == contrast
-    assert not any("not a spine scan" in warning for warning in check.warnings)
+    assert check.reasons == []
 
 
 def test_a_radiograph_is_other_and_not_spine(checker):
     check = checker.check(generate_cxr_phantom(seed=3, size=(512, 512)).image)
     assert check.anatomy["label"] == "other" and not check.is_spine
-    assert check.warnings and "not a spine scan" in check.warnings[0] and "--force" in check.warnings[0]
+    (reason,) = check.reasons
+    assert reason.startswith("anatomy: other (p=") and "not a tomographic scan" in reason
+    assert f"below the registry's threshold {checker.spine_threshold:g}" in reason
 
 
 def test_result_is_json_ready_with_probabilities_for_every_label(checker):
@@ -118,7 +120,8 @@ def test_brain_mri_and_ct_are_not_spine_and_say_so(checker, shared_data, path, a
     check = checker.check(read_image(shared_data / path))
     assert not check.is_spine
     assert check.anatomy["label"] == anatomy
-    assert "not a spine scan" in check.warnings[0]
+    (reason,) = check.reasons
+    assert reason.startswith(f"anatomy: {anatomy} (p=") and "below the registry's threshold" in reason
 
 
 @pytest.mark.realdata
@@ -149,6 +152,8 @@ def test_a_dicom_radiograph_modality_makes_the_anatomy_other(checker):
     check = checker.check(image)
     assert check.anatomy["label"] == "other" and not check.is_spine
     assert check.anatomy["source"] == "DICOM modality DX"
+    (reason,) = check.reasons
+    assert reason == "anatomy: other (DICOM modality DX: not a tomographic scan: a radiograph, photo or 2D picture)"
 
 
 def test_non_finite_voxels_are_ignored_and_an_all_nan_scan_is_refused(checker):

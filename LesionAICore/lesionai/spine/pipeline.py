@@ -2,7 +2,8 @@
 
 Pure core: takes a :class:`~lesionai.geometry.Image` (``[k, j, i]``, any orientation, axial or
 sagittal, or a 4D series ``[t, k, j, i]``), returns a :class:`SpineResult` whose label map lies on
-the input's voxel grid. Networks run in ONNX Runtime on the canonical grid (:mod:`.grid`).
+the input's voxel grid. Networks run in ONNX Runtime on the canonical grid (:mod:`.grid`). A scan
+the scan check says is not a spinal MRI raises RefusedInputError naming its reasons, unless forced.
 
 >>> result = SpinePipeline(threads=2).run(read_image("t2.nii.gz"))   # doctest: +SKIP
 >>> result.cord["csa_mm2_mean"], result.lesion_count                  # doctest: +SKIP
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import InputError, ModelError
+from ..errors import InputError, ModelError, RefusedInputError
 from ..geometry import Geometry, Image
 from ..registry import ModelRegistry
 from ..runtime import load_model
@@ -31,6 +32,10 @@ LESION_MODEL = "spine-lesion-attention-unet"
 SCAN_CHECK_MODEL = "spine-scan-check"
 Progress = Callable[[float, str], None]
 STRUCTURAL_CONTRASTS = ("T1w", "T2w", "T2*w", "STIR", "PD", "MT")
+NOT_SPINE = "Not segmented: the scan check says this is not a spinal MRI"
+# The Slicer words name the force checkbox of LesionSegmentation/LesionSegmentationLib/widget.py.
+HOW_TO_FORCE = ("to segment it anyway, use --force (in Slicer: tick 'Process even if the scan check says it is "
+                "not a spinal MRI')")
 
 
 @dataclass
@@ -71,10 +76,11 @@ class SpineResult:
 class SpinePipeline:
     """Runs the LesionSegmentation models registered in ``registry``.
 
-    ``lesions=False`` segments the cord only. ``force=True`` segments even when the scan check says
-    the image is not a spinal MRI. ``scan_checker``: an object with ``check(image) -> ScanCheck``;
-    ``"auto"`` uses :class:`lesionai.spine.scan_check.ScanChecker` when its model is registered;
-    None skips the check (with a warning).
+    ``lesions=False`` segments the cord only. A scan the scan check says is not a spinal MRI raises
+    RefusedInputError naming the check's reasons; ``force=True`` segments it anyway, the reasons
+    becoming warnings. ``scan_checker``: an object with ``check(image) -> ScanCheck``; ``"auto"``
+    uses :class:`lesionai.spine.scan_check.ScanChecker` when its model is registered; None skips
+    the check (with a warning).
     """
 
     def __init__(self, registry: ModelRegistry | None = None, threads: int | None = None, lesions: bool = True,
@@ -93,13 +99,14 @@ class SpinePipeline:
         return lambda planes: model.run({input_name: planes})[output_name]
 
     def run(self, image: Image, progress: Progress | None = None) -> SpineResult:
-        """Segment cord and lesions of ``image`` and measure them (see :class:`SpineResult`)."""
+        """Segment cord and lesions of ``image`` and measure them (see :class:`SpineResult`).
+
+        Raises RefusedInputError, before any segmentation, when the scan check says ``image`` is not
+        a spinal MRI and the pipeline is not forced."""
         report = progress or (lambda fraction, message: None)
         started, seconds = time.perf_counter(), {}
         report(0.05, "scan check")
-        volume, scan_check, warnings, is_spine = self.checked_volume(image)
-        if not is_spine and not self.force:
-            return self._empty_result(volume, scan_check, warnings, started)
+        volume, scan_check, warnings = self.checked_volume(image)
         report(0.2, "spinal cord")
         lap = time.perf_counter()
         cord = cord_on_input(volume, self.predictor(CORD_MODEL))
@@ -131,34 +138,36 @@ class SpinePipeline:
         on_input = probability_on_input(cord.canonical, lesions.astype(np.float32) * probability, volume) >= 0.5
         return drop_small(on_input, voxel_volume_mm3(volume.geometry))
 
-    def checked_volume(self, image: Image) -> tuple[Image, dict | None, list[str], bool]:
-        """(3D volume to segment, scan check record, warnings, is spine) of a 3D or 4D ``image``.
+    def checked_volume(self, image: Image) -> tuple[Image, dict | None, list[str]]:
+        """(3D volume to segment, scan check record, warnings) of a 3D or 4D spinal MRI ``image``.
 
         A 4D series ``[t, k, j, i]`` gives its first volume, with a warning, when that volume's
         contrast is structural (scan check, else ``metadata["contrast"]``); otherwise InputError.
+        RefusedInputError when the scan check says it is not a spinal MRI (see :meth:`check`).
         """
         first, warnings = first_volume(image)
         first, cleaning = finite_volume(first)
-        scan_check, check_warnings, is_spine = self.check(first)
+        scan_check, check_warnings = self.check(first)
         if image.array.ndim == 4:
             require_structural(image, scan_check)
-        return first, scan_check, warnings + cleaning + check_warnings, is_spine
+        return first, scan_check, warnings + cleaning + check_warnings
 
-    def check(self, image: Image) -> tuple[dict | None, list[str], bool]:
-        """Scan check record, its warnings, and whether the image is a spinal MRI (True when unchecked)."""
+    def check(self, image: Image) -> tuple[dict | None, list[str]]:
+        """The scan check's record of ``image`` and its warnings.
+
+        Not a spinal MRI: RefusedInputError naming the check's reasons, or, when forced, the reasons
+        as warnings ("segmented anyway (force): anatomy: brain (p=0.97, ...)"). Without a scan
+        checker: no record and a warning.
+        """
         if self.scan_checker is None:
-            return None, ["scan check not run: no scan-check model (is the image a spinal MRI?)"], True
+            return None, ["scan check not run: no scan-check model (is the image a spinal MRI?)"]
         check = self.scan_checker.check(image)
-        warnings = list(check.warnings)
-        if not check.is_spine:
-            warnings.append("the scan check says this is not a spinal MRI; "
-                            + ("segmented anyway (force)" if self.force else "no cord segmented (use force to segment anyway)"))
-        return check.as_dict(), warnings, bool(check.is_spine)
-
-    def _empty_result(self, volume: Image, scan_check, warnings, started) -> SpineResult:
-        labels = Image(np.zeros(volume.array.shape, np.uint8), volume.geometry, {})
-        return SpineResult(labels, scan_check, cord_measures(labels.array > 0, labels.geometry), [], warnings,
-                           self.model_versions(), time.perf_counter() - started)
+        if check.is_spine:
+            return check.as_dict(), list(check.warnings)
+        if not self.force:
+            raise RefusedInputError(NOT_SPINE, check.reasons, HOW_TO_FORCE)
+        forced = [f"segmented anyway (force): {reason}" for reason in check.reasons]
+        return check.as_dict(), forced + list(check.warnings)
 
     def model_versions(self) -> dict[str, str]:
         wanted = ((SCAN_CHECK_MODEL,) if self.packaged_check else ()) + (CORD_MODEL,) + \

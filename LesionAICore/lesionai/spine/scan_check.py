@@ -47,15 +47,17 @@ VIEW_DISAGREEMENT = 0.8  # content probability of another view above which the h
 # ultrasound, intra-oral and panoramic X-ray, endoscopy and photographs.
 NON_TOMOGRAPHIC_MODALITIES = ("CR", "DX", "MG", "XA", "RF", "US", "IO", "PX", "ES", "XC", "OP")
 CONFIDENT = 0.8  # region probability from which a region other than the cord model's is reported
-_ANATOMY_WORDS = {"brain": "a brain MRI", "other MR": "an MRI of another body part", "CT": "a CT scan",
-                  "other": "not a tomographic scan (e.g. a radiograph, photo or 2D picture)"}
+_ANATOMY_WORDS = {"brain": "looks like a brain MRI", "other MR": "looks like an MRI of another body part",
+                  "CT": "looks like a CT scan", "other": "not a tomographic scan: a radiograph, photo or 2D picture"}
 
 
 @dataclass
 class ScanCheck:
     """The answers for one scan. Each stage is ``{"label": str, "probabilities": {label: float}}``.
 
-    ``spine_threshold`` is the spine probability from which the scan counts as spine.
+    ``spine_threshold`` is the spine probability from which the scan counts as spine. ``warnings``
+    say what to know before trusting a cord segmentation of a spine scan; why a scan is not spine is
+    in :attr:`reasons`.
     """
 
     anatomy: dict
@@ -69,6 +71,12 @@ class ScanCheck:
     def is_spine(self) -> bool:
         """True when the spine probability reaches the registry's threshold."""
         return self.anatomy["probabilities"]["spine"] >= self.spine_threshold
+
+    @property
+    def reasons(self) -> list[str]:
+        """Why the scan is not a spinal MRI (empty when it is), e.g. ``["anatomy: brain (p=0.97, looks
+        like a brain MRI), spine p=0.02 below the registry's threshold 0.5"]``."""
+        return [] if self.is_spine else [_not_spine_reason(self)]
 
     def as_dict(self) -> dict:
         """``{"anatomy": {...}, "region": {...}, "view": {...}, "contrast": {...}}`` (JSON-ready)."""
@@ -104,10 +112,11 @@ class ScanChecker:
 
 
 def scan_warnings(check: ScanCheck, header_view: str, content_view: dict[str, float]) -> list[str]:
-    """What a researcher should know before trusting a cord segmentation of this scan."""
+    """What a researcher should know before trusting a cord segmentation of this scan (a scan that
+    is not spine gets only the orientation warning: its verdict is :attr:`ScanCheck.reasons`)."""
     orientation = _view_warnings(header_view, content_view)
     if not check.is_spine:
-        return [_not_spine_warning(check)] + orientation
+        return orientation
     warnings = []
     contrast, p = check.contrast["label"], check.contrast["probabilities"][check.contrast["label"]]
     if contrast == "other":
@@ -120,11 +129,14 @@ def scan_warnings(check: ScanCheck, header_view: str, content_view: dict[str, fl
     return warnings + orientation
 
 
-def _not_spine_warning(check: ScanCheck) -> str:
+def _not_spine_reason(check: ScanCheck) -> str:
     label = check.anatomy["label"]
-    p = check.anatomy["probabilities"][label]
-    return (f"This looks like {_ANATOMY_WORDS[label]} (p={p:.2f}), not a spine scan; no cord was segmented. "
-            "Use --force to process it anyway.")
+    words = _ANATOMY_WORDS.get(label, "not a spine scan")
+    if "source" in check.anatomy:
+        return f"anatomy: {label} ({check.anatomy['source']}: {words})"
+    p, spine = check.anatomy["probabilities"][label], check.anatomy["probabilities"]["spine"]
+    return (f"anatomy: {label} (p={p:.2f}, {words}), spine p={spine:.2f} below the registry's threshold "
+            f"{check.spine_threshold:g}")
 
 
 def _view_warnings(header_view: str, content_view: dict[str, float]) -> list[str]:
