@@ -11,6 +11,12 @@ as it was):
 * table ``"<input> cord CSA"``: cross-sectional area per slice along the cord, and a plot chart
   ``"<input> cord CSA plot"`` of it.
 
+A volume the scan check says is not a spinal MRI (brain MRI, CT, a radiograph) adds nothing:
+:meth:`~LesionSegmentationLogic.process` raises ``lesionai.errors.RefusedInputError`` and
+:meth:`~LesionSegmentationLogic.finish` a ProcessError, both naming the check's reasons and how to
+force. ``LesionSegmentationLogic(force=True)`` (for ``process``) or ``start(..., options=["--force"])``
+segments it anyway, the reasons becoming warnings.
+
 >>> nodes = LesionSegmentationLogic().process(volume_node)      # doctest: +SKIP
 >>> nodes.scan_check["anatomy"]["label"], nodes.result.lesion_count   # doctest: +SKIP
 ('spine', 2)

@@ -3,12 +3,17 @@
 Needs the Slicer application (Qt); the module file creates it with its logic
 (``LesionSegmentationPanel(layout, logic)``). What it shows comes from the Qt-free
 :mod:`.logic`: the scan check in large type with its warnings, the lesion and cord tables, the CSA
-plot and the segmentation in 2D and 3D.
+plot and the segmentation in 2D and 3D. A volume the scan check refuses (not a spinal MRI) adds
+nothing: the error says why and names the force checkbox (:data:`FORCE_LABEL`), which runs
+``lesionai spine --force``.
 """
 
 import qt
 import slicer
 from LesionAICoreLib.jobpanel import JobPanel
+
+# lesionai.spine.pipeline.HOW_TO_FORCE tells a refused user to tick this box by this label.
+FORCE_LABEL = "Process even if the scan check says it is not a spinal MRI"
 
 
 class LesionSegmentationPanel(JobPanel):
@@ -31,7 +36,9 @@ class LesionSegmentationPanel(JobPanel):
         self.lesionsCheckBox = qt.QCheckBox("Segment lesions")
         self.lesionsCheckBox.checked = True
         form.addRow(self.lesionsCheckBox)
-        self.forceCheckBox = qt.QCheckBox("Process even if the scan check says it is not a spinal MRI")
+        self.forceCheckBox = qt.QCheckBox(FORCE_LABEL)
+        self.forceCheckBox.toolTip = ("Segment a volume the scan check refuses (brain MRI, CT, ...); "
+                                      "its reasons become warnings of the result")
         form.addRow(self.forceCheckBox)
         self.addRunRows(form, "Add a sample spine MRI",
                         "A generated T2w spine phantom with two lesions: no patient data needed")
@@ -52,7 +59,9 @@ class LesionSegmentationPanel(JobPanel):
     def startJob(self):
         options = ([] if self.lesionsCheckBox.checked else ["--no-lesions"]) + \
             (["--force"] if self.forceCheckBox.checked else [])
-        return self.logic.start(self.inputSelector.currentNode(), options=options)
+        job = self.logic.start(self.inputSelector.currentNode(), options=options)
+        self.scanCheckLabel.text = self.summaryLabel.text = ""  # a refused run must not look like the last one
+        return job
 
     def jobFinished(self, job):
         self.showResult(self.logic.finish(job, slicer.mrmlScene))

@@ -117,6 +117,28 @@ def test_spine_panel_starts_with_the_chosen_options_and_shows_the_scan_check(fak
     assert panel.warningsLabel.text == "Warning: check the lesion"
 
 
+def test_spine_panel_shows_a_refusal_as_an_error_naming_its_force_checkbox(fake_application, monkeypatch):
+    from LesionSegmentationLib import widget
+
+    from lesionai.errors import ProcessError
+    from lesionai.spine.pipeline import HOW_TO_FORCE, NOT_SPINE
+
+    class RefusingLogic(FakeLogic):
+        def finish(self, job, scene):
+            raise ProcessError(f"LesionSegmentation failed: 'chest CT': {NOT_SPINE}: anatomy: CT. {HOW_TO_FORCE}.")
+
+    monkeypatch.setattr(slicer.app, "testingEnabled", lambda: False)
+    panel = widget.LesionSegmentationPanel(MagicMock(), RefusingLogic())
+    panel.scanCheckLabel.text = "anatomy: spine"  # the previous run's
+    panel.onApplyButton()
+    panel._job.running = False
+    with pytest.raises(ProcessError):
+        panel.onPollJob()
+    (message,), _ = slicer.util.errorDisplay.call_args
+    assert "'chest CT': Not segmented" in message and f"tick '{widget.FORCE_LABEL}'" in message
+    assert panel.scanCheckLabel.text == "" and panel.applyButton.text == "Apply" and panel._job is None
+
+
 def test_apply_while_running_cancels_the_job(fake_application):
     from LesionSegmentationLib.widget import LesionSegmentationPanel
 
