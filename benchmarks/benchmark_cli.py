@@ -84,9 +84,9 @@ class Run:
     peak_rss_mb: float
 
 
-def run_command(task: str, inputs: list[Path], output: Path, threads: int) -> Run:
+def run_command(task: str, inputs: list[Path], output: Path, threads: int, options: tuple[str, ...] = ()) -> Run:
     argv = [sys.executable, "-m", "lesionai.cli", task, *map(str, inputs), "-o", str(output),
-            "--threads", str(threads), "--progress", "none"]
+            "--threads", str(threads), "--progress", "none", *options]
     environment = {**os.environ, "PYTHONPATH": str(ROOT / "LesionAICore")}
     with tempfile.TemporaryFile() as errors:
         started = time.perf_counter()
