@@ -45,9 +45,11 @@ REGISTRY_FIGURES = {
     "cxr-view-check": {"val_frontal_flagged_rate_at_threshold": "frontal_flagged_rate",
                        "val_lateral_flagged_rate_at_threshold": "lateral_flagged_rate"},
     "cxr-zone-severity": {"val_cases": "scored_images", "val_zone_mae": "zone_mae_classifier",
-                          "val_global_mae": "global_mae_classifier", "val_zone_mae_junior": "zone_mae_junior"},
+                          "val_global_mae": "global_mae_classifier", "val_zone_mae_junior": "zone_mae_junior",
+                          "val_zone_mae_constant": "zone_mae_constant", "train_constant": "train_constant"},
     "cxr-opacity-unet": {"val_scored_cases": "scored_images", "val_zone_mae_opacity": "zone_mae_opacity",
                          "val_global_mae_opacity": "global_mae_opacity", "val_zone_mae_junior": "zone_mae_junior",
+                         "val_zone_mae_constant": "zone_mae_constant",
                          "val_global_mae_junior": "global_mae_junior"},
 }
 

@@ -55,8 +55,15 @@ def member_metrics(network: ZoneEnsemble, data: ScoredSet, device, rule: str) ->
 
 
 
-def evaluate(network, data: ScoredSet, device, rule: str) -> dict:
-    """Val zone MAE (both rules and the chosen one), global-score MAE, junior reference, CAM localisation."""
+def best_constant(train_senior: np.ndarray) -> int:
+    """The zone score (0-3) whose constant prediction fits the train split best (smallest MAE; ties:
+    lowest): the floor any scorer must beat on val, chosen without looking at val."""
+    return int(np.argmin([np.abs(train_senior - score).mean() for score in range(SCORE_COUNT)]))
+
+
+def evaluate(network, data: ScoredSet, device, rule: str, train_senior: np.ndarray) -> dict:
+    """Val zone MAE (both rules and the chosen one), global-score MAE, junior reference, the best
+    train-split constant (:func:`best_constant`), CAM localisation."""
     probabilities, features, head_weight = predict(network, data, device)
     scores = scores_from_probabilities(probabilities, rule)
     junior = data.junior >= 0
@@ -64,7 +71,8 @@ def evaluate(network, data: ScoredSet, device, rule: str) -> dict:
     results.update({"val_zone_mae": float(np.abs(scores - data.senior).mean()),
                     "val_global_mae": float(np.abs(scores.sum(1) - data.senior.sum(1)).mean()),
                     "val_zone_mae_junior": float(np.abs(data.junior - data.senior)[junior].mean()),
-                    "val_zone_mae_mean_predictor": float(np.abs(data.senior - data.senior.mean()).mean()),
+                    "train_constant": float(best_constant(train_senior)),
+                    "val_zone_mae_constant": float(np.abs(data.senior - best_constant(train_senior)).mean()),
                     "score_rule_index": float(SCORE_RULES.index(rule))})  # 0 argmax, 1 expected, 2 median
     results.update({f"val_{k}": v for k, v in cam_localization(probabilities, features, head_weight, data.zones, data.senior).items()})
     return results

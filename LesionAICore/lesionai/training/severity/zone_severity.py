@@ -186,7 +186,7 @@ def train_network(network, data: ZoneData, run: Run) -> Best:
 def final_metrics(network, data: ZoneData, run: Run, best: Best) -> dict:
     """Val metrics of the ensemble; also writes ``predictions.npz`` and the decision into ``config.yaml``."""
     metrics = {"train_cases": len(data.train_set), "val_cases": len(data.val_set), **data.cv_metrics}
-    metrics.update(evaluate(network, data.val_set, run.device, data.rule))
+    metrics.update(evaluate(network, data.val_set, run.device, data.rule, data.train_set.senior))
     metrics.update(member_metrics(network, data.val_set, run.device, data.rule))
     metrics["low_confidence_threshold"] = data.low_confidence
     save_predictions(run.directory, network, data.train_set, data.val_set, data.oof, run.device)
