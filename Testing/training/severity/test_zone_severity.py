@@ -139,6 +139,14 @@ def scored_phantoms(tmp_path_factory):
                                     zone_scores=True)
 
 
+def test_the_baseline_constant_is_chosen_on_the_train_split():
+    from lesionai.training.severity.zone_evaluation import best_constant
+
+    train = np.array([[0, 1, 1, 2, 1, 3], [1, 1, 0, 1, 2, 1]])
+    assert best_constant(train) == 1
+    assert best_constant(np.full((2, 6), 3)) == 3 and best_constant(np.array([[0, 3]])) == 0  # ties: lowest
+
+
 def test_recipe_trains_with_folds_and_exports_onnx_that_matches_torch(scored_phantoms, tmp_path):
     config = load_config(recipes.default_config("zone-severity"), QUICK)
     config.update(data_root=str(scored_phantoms), attention={"enabled": True, "lambda": "adaptive", "threshold": 0.5})
@@ -150,6 +158,8 @@ def test_recipe_trains_with_folds_and_exports_onnx_that_matches_torch(scored_pha
     assert metrics["train_cases"] == 6 and metrics["val_cases"] == 3
     assert {"cv_zone_mae_argmax", "cv_zone_mae_expected", "val_zone_mae", "val_zone_mae_junior", "val_cam_in_zone",
             "val_zone_mae_member_mean"} <= set(metrics)
+    assert "val_zone_mae_mean_predictor" not in metrics  # the baseline is chosen on train, never on val
+    assert metrics["train_constant"] in (0, 1, 2, 3)
     assert "pretrain epoch 0" in (run_dir / "train.log").read_text()
     assert saved["model"]["output"]["score_rule"] in ("argmax", "expected", "median")
     assert saved["model"]["output"]["thresholds"]["low_confidence"] == pytest.approx(metrics["low_confidence_threshold"])
