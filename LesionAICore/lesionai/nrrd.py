@@ -77,9 +77,11 @@ def _header(arrays: list[np.ndarray], geometry: Geometry, fields: Sequence[tuple
 def _write_voxels(stream, arrays: list[np.ndarray], level: int) -> None:
     """Gzip the arrays, interleaved voxel by voxel (array index fastest), slice by slice in bands of
     rows (no copy of a whole array, even of a non-contiguous view)."""
-    # A gzip container, as NRRD wants; run-length matching suits label maps and heat maps (long runs of
-    # zeros): smaller and faster than the default strategy there.
-    compressor = zlib.compressobj(level, zlib.DEFLATED, 16 + zlib.MAX_WBITS, 8, zlib.Z_RLE)
+    # A gzip container, as NRRD wants. Run-length matching suits one label or heat map (long runs of one
+    # value): smaller and faster than the default strategy there; interleaved arrays repeat with a longer
+    # period, which only the default strategy finds.
+    strategy = zlib.Z_RLE if len(arrays) == 1 else zlib.Z_DEFAULT_STRATEGY
+    compressor = zlib.compressobj(level, zlib.DEFLATED, 16 + zlib.MAX_WBITS, 8, strategy)
     little = arrays[0].dtype.newbyteorder("<")
     slices, rows, columns = arrays[0].shape
     band = max(1, BAND_BYTES // max(1, columns * len(arrays) * little.itemsize))
