@@ -49,11 +49,14 @@ def _stem(path: Path) -> str:
 
 
 def run_batch(task_name: str, inputs: list[Path], output: Path, overwrite: bool = False, threads: int | None = None,
-              progress: str = "bar", pipeline=None, options: dict | None = None) -> BatchOutcome:
+              progress: str = "bar", pipeline=None, options: dict | None = None,
+              outputs_written: str = "all") -> BatchOutcome:
     """Run task ``task_name`` on every input into ``output/<name>/`` (see the task's outputs module).
 
     ``pipeline``: a ready pipeline (default: the task's, made with ``threads`` and ``options``).
     ``progress``: ``bar`` (tqdm on stderr), ``json`` (JSON-lines events on stdout) or ``none``.
+    ``outputs_written``: ``all`` (the whole output contract) or ``read-back`` (only the files the
+    task's ``read_case`` reads; see :data:`lesionai.tasks.OUTPUT_SETS`); a batch table is written either way.
     While one case's folder is written, the next input is read and run in a background thread
     (:class:`_RunAhead`); folders are written in this thread only, so an interrupt (Ctrl-C,
     SIGTERM) stops a write as before, and outcomes and result events come in input order.
@@ -61,7 +64,7 @@ def run_batch(task_name: str, inputs: list[Path], output: Path, overwrite: bool 
     from .tasks import task
 
     chosen = task(task_name)
-    outputs = chosen.outputs_module
+    outputs, files = chosen.outputs_module, chosen.case_files(outputs_written)
     if Path(output).is_dir():
         sweep_stale_staging(output)  # left by runs that were killed before they could clean up
     pipelines = _Pipelines(chosen, threads, options or {}, pipeline)
@@ -75,7 +78,8 @@ def run_batch(task_name: str, inputs: list[Path], output: Path, overwrite: bool 
                 image, result = ahead.result(index)
                 if image.array.size <= OVERLAP_MAX_VOXELS:
                     ahead.start(index + 1)  # the next input runs while this one is written
-                case_dir = outputs.write_case(image, result, output / name, path.name, overwrite=overwrite)
+                case_dir = outputs.write_case(image, result, output / name, path.name, overwrite=overwrite,
+                                              files=files)
             except Exception as error:  # one bad input must not end the batch; anything unexpected is reported too
                 _record_failure(outcome, reporter, path, error)
                 continue

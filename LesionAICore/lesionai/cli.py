@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .errors import InputError, LesionAIError
 from .results import stop_cleanly_on_sigterm
-from .tasks import TASKS, Task
+from .tasks import OUTPUT_SETS, TASKS, Task
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,6 +48,9 @@ def _add_task(commands, task: Task) -> None:
     command.add_argument("-o", "--output", type=Path, required=True, help="output folder (one subfolder per input)")
     for option in task.options:
         command.add_argument(*option.flags, dest=option.keyword, **option.arguments)
+    command.add_argument("--outputs", choices=tuple(OUTPUT_SETS), default="all",
+                         help="read-back: only the files a Slicer module reads back "
+                              "(used by the modules' background runs)")
     _add_run_options(command)
     command.set_defaults(handler=partial(_run_task, task))
 
@@ -105,7 +108,8 @@ def _run_task(task: Task, arguments) -> int:
 
     _prepare_output_folder(arguments.output)
     outcome = run_batch(task.name, arguments.inputs, arguments.output, overwrite=arguments.overwrite,
-                        threads=arguments.threads, progress=arguments.progress, options=task.pipeline_options(arguments))
+                        threads=arguments.threads, progress=arguments.progress, options=task.pipeline_options(arguments),
+                        outputs_written=arguments.outputs)
     return 0 if not outcome.failed else 1
 
 

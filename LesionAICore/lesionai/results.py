@@ -10,7 +10,9 @@ does the rest, the same way for every task:
 * an existing folder is replaced only with ``overwrite`` and only when it holds an earlier result of
   the same task (its ``result.json`` names the task's generator) and nothing else: nothing a user
   made is ever touched;
-* ``result.json`` starts with the keys every task shares (:func:`base_record`).
+* ``result.json`` starts with the keys every task shares (:func:`base_record`);
+* a run may ask a task's writer for some of its files only (:func:`wanted_files`, as ``--outputs
+  read-back`` does); such a folder is still an earlier result of the task for ``overwrite``.
 
 >>> write_case(Path("out/chest"), lambda folder: ..., generator="lesionai severity",
 ...            case_files=("result.json",))                                  # doctest: +SKIP
@@ -24,7 +26,7 @@ import re
 import shutil
 import signal
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 
 from . import __version__
@@ -47,6 +49,21 @@ def write_case(case_dir: Path, write_files: Callable[[Path], None], *, generator
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return case_dir
+
+
+def wanted_files(case_files: Sequence[str], files: Collection[str] | None = None) -> frozenset[str]:
+    """The files of ``case_files`` a task's writer makes: ``files`` (None: all), ``result.json``
+    always. A writer checks this set before making each other file, so a file left out is not even
+    computed (``lesionai <task> --outputs read-back``: no overlay is rendered).
+
+    >>> sorted(wanted_files(("labels.nrrd", "overlay.png", "result.json"), ["labels.nrrd"]))
+    ['labels.nrrd', 'result.json']
+    """
+    chosen = set(case_files if files is None else files) | {RESULT_FILE}
+    unknown = sorted(chosen - set(case_files))
+    if unknown:
+        raise ValueError(f"{', '.join(unknown)} not among the files of this result: {', '.join(case_files)}")
+    return frozenset(chosen)
 
 
 STAGING_PATTERN = re.compile(r"^\..+\.lesionai-(?P<pid>\d+)-[0-9a-f]{12}$")

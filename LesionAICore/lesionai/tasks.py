@@ -18,6 +18,12 @@ from typing import Any
 
 from .errors import InputError
 
+OUTPUT_SETS = {"all": "CASE_FILES", "read-back": "READ_BACK_FILES"}
+"""``--outputs`` choices and the outputs-module constant naming the files each writes: ``all`` the
+whole output contract, ``read-back`` only what the task's ``read_case`` reads (a Slicer module's
+background run reads the case back and nothing else, so a failure in a file it ignores, such as
+the overlay, cannot fail it)."""
+
 
 @dataclass(frozen=True)
 class Option:
@@ -54,9 +60,25 @@ class Task:
     @property
     def outputs_module(self):
         """Module with ``write_case``, ``read_case``, ``check_replaceable``, ``report_table``, ``GENERATOR``,
-        ``CASE_FILES``, ``REQUIRED_FILES`` (what ``read_case`` needs), ``TERMINOLOGY_SEGMENTS`` and,
-        for tasks with a batch table, ``BATCH_TABLE`` and ``batch_row``."""
+        ``CASE_FILES`` (every file of the output contract), ``REQUIRED_FILES`` (what ``read_case``
+        needs), ``READ_BACK_FILES`` (every file ``read_case`` reads, required or optional: what a
+        Slicer module's background run writes), ``TERMINOLOGY_SEGMENTS`` and, for tasks with a batch
+        table, ``BATCH_TABLE`` and ``batch_row``.
+
+        ``write_case(image, result, case_dir, input_name, overwrite=False, files=None)`` writes the
+        files of ``CASE_FILES`` that are in ``files`` (None: all of them; ``result.json`` always) and
+        does not make the others at all (see :func:`lesionai.results.wanted_files`)."""
         return importlib.import_module(self.outputs)
+
+    def case_files(self, outputs: str = "all") -> tuple[str, ...]:
+        """The files a run with ``--outputs outputs`` writes (see :data:`OUTPUT_SETS`).
+
+        >>> task("spine").case_files("read-back")                  # doctest: +SKIP
+        ('labels.nrrd', 'result.json')
+        """
+        if outputs not in OUTPUT_SETS:
+            raise InputError(f"Unknown outputs '{outputs}'; choose one of: {', '.join(OUTPUT_SETS)}")
+        return tuple(getattr(self.outputs_module, OUTPUT_SETS[outputs]))
 
     @property
     def phantom_inputs(self):

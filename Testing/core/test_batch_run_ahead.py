@@ -61,8 +61,8 @@ from lesionai import cli
 from lesionai.severity import outputs
 signal.signal(signal.SIGINT, signal.default_int_handler)
 write_files = outputs._write_files
-def slow_second(image, result, folder, input_name):
-    write_files(image, result, folder, input_name)
+def slow_second(image, result, folder, input_name, **keywords):
+    write_files(image, result, folder, input_name, **keywords)
     if input_name == "chest-1.png":
         print("writing", flush=True)
         time.sleep(60)

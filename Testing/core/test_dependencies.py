@@ -96,8 +96,9 @@ def test_packages_slicer_relies_on_are_protected_and_every_shipped_one_pinned():
 
 
 def test_inference_in_slicer_imports_only_what_slicer_ships_plus_the_requirements(tmp_path):
-    """The command line the Slicer panels run (``--progress json`` on a NRRD the module wrote) works
-    with every package absent that neither Slicer nor :data:`INFERENCE_REQUIREMENTS` provides."""
+    """The command line the Slicer panels run (``--progress json --outputs read-back`` on a NRRD the
+    module wrote) works with every package absent that neither Slicer nor :data:`INFERENCE_REQUIREMENTS`
+    provides."""
     import os
     import subprocess
 
@@ -109,7 +110,7 @@ def test_inference_in_slicer_imports_only_what_slicer_ships_plus_the_requirement
     blocked = ["yaml", "tqdm", "pylibjpeg", "libjpeg", "openjpeg", "torch", "monai"]
     script = (f"import sys; sys.modules.update(dict.fromkeys({blocked!r})); from lesionai import cli; "
               f"sys.exit(cli.main(['severity', {str(tmp_path / 'input.nrrd')!r}, '-o', {str(tmp_path / 'out')!r}, "
-              "'--progress', 'json']))")
+              "'--progress', 'json', '--outputs', 'read-back']))")
     completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                                env={**os.environ, **python_env()}, timeout=300, check=False)
     assert completed.returncode == 0, completed.stderr[-2000:]

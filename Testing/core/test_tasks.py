@@ -22,11 +22,24 @@ def test_a_task_resolves_to_a_pipeline_and_a_result_writer(name):
     assert callable(outputs.write_case) and callable(outputs.read_case) and callable(chosen.phantom_inputs)
 
 
+@pytest.mark.parametrize("name", list(TASKS))
+def test_every_outputs_module_says_which_files_read_case_reads(name):
+    """READ_BACK_FILES: files of the contract, all the required ones, result.json among them."""
+    chosen = task(name)
+    outputs = chosen.outputs_module
+    assert set(outputs.REQUIRED_FILES) <= set(outputs.READ_BACK_FILES) <= set(outputs.CASE_FILES)
+    assert "result.json" in outputs.READ_BACK_FILES and len(set(outputs.READ_BACK_FILES)) == len(outputs.READ_BACK_FILES)
+    assert chosen.case_files("all") == tuple(outputs.CASE_FILES)
+    assert chosen.case_files("read-back") == tuple(outputs.READ_BACK_FILES)
+
+
 def test_every_task_has_a_command_with_the_shared_options():
     parser = cli.build_parser()
     for name in TASKS:
         arguments = parser.parse_args([name, "x.nii.gz", "-o", "out", "--threads", "2", "--progress", "none"])
         assert arguments.threads == 2 and arguments.progress == "none" and not arguments.overwrite
+        assert arguments.outputs == "all"
+        assert parser.parse_args([name, "x.nii.gz", "-o", "out", "--outputs", "read-back"]).outputs == "read-back"
 
 
 def test_task_options_become_pipeline_keywords():

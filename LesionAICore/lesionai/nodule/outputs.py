@@ -4,18 +4,20 @@
 2 solid component), ``segmentation.seg.nrrd`` (the same as Slicer segments with DICOM codes),
 ``overlay.png`` (three planes through the nodule, outlines and key numbers) and ``result.json``
 (the common keys, then ``probability``, ``task``, ``branches``, ``texture``, ``features``, ``ctr``).
-:mod:`lesionai.results` stages and replaces the folder. :func:`nodule_row` gives the batch table's
-row (``OUTDIR/nodules.csv``).
+:mod:`lesionai.results` stages and replaces the folder; ``write_case(..., files=...)`` writes only
+some of them (``READ_BACK_FILES``: what :func:`read_case` reads back). :func:`nodule_row` gives the
+batch table's row (``OUTDIR/nodules.csv``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from functools import partial
 from pathlib import Path
 
 from ..geometry import Image
 from ..imageio import read_image, write_image
-from ..results import base_record, read_record, segmentation_file_warnings, write_json
+from ..results import base_record, read_record, segmentation_file_warnings, wanted_files, write_json
 from ..results import check_replaceable as check_folder_replaceable
 from ..results import write_case as write_case_folder
 from .features import FEATURE_NAMES
@@ -26,13 +28,17 @@ from .pipeline import NoduleResult
 GENERATOR = "lesionai nodule"
 TERMINOLOGY_SEGMENTS = tuple(NODULE_SEGMENTS)
 CASE_FILES = ("nodule.nrrd", "segmentation.seg.nrrd", "overlay.png", "result.json")
-REQUIRED_FILES = ("nodule.nrrd", "result.json")
+REQUIRED_FILES = ("nodule.nrrd", "result.json")  # what read_case needs
+READ_BACK_FILES = ("nodule.nrrd", "result.json")  # all that read_case reads
 BATCH_TABLE = "nodules.csv"
 
 
-def write_case(image: Image, result: NoduleResult, case_dir: Path, input_name: str, overwrite: bool = False) -> Path:
-    """Write all outputs for one nodule into ``case_dir`` (see the module docstring)."""
-    return write_case_folder(case_dir, partial(_write_files, image, result, input_name=input_name),
+def write_case(image: Image, result: NoduleResult, case_dir: Path, input_name: str, overwrite: bool = False,
+               files: Collection[str] | None = None) -> Path:
+    """Write the outputs for one nodule into ``case_dir`` (see the module docstring): those of
+    ``CASE_FILES`` in ``files`` (None: all; ``result.json`` always)."""
+    wanted = wanted_files(CASE_FILES, files)
+    return write_case_folder(case_dir, partial(_write_files, image, result, input_name=input_name, wanted=wanted),
                              generator=GENERATOR, case_files=CASE_FILES, overwrite=overwrite)
 
 
@@ -41,11 +47,14 @@ def check_replaceable(case_dir: Path, overwrite: bool) -> None:
     check_folder_replaceable(case_dir, overwrite, GENERATOR, CASE_FILES)
 
 
-def _write_files(image: Image, result: NoduleResult, folder: Path, input_name: str) -> None:
-    write_image(result.labels, folder / "nodule.nrrd")
-    result.warnings += segmentation_file_warnings(image, [(result.labels, NODULE_SEGMENTS)],
-                                                  folder / "segmentation.seg.nrrd", "nodule components")
-    render_nodule_overlay(image, result.labels.array, folder / "overlay.png", overlay_lines(result, input_name))
+def _write_files(image: Image, result: NoduleResult, folder: Path, input_name: str, wanted: Collection[str]) -> None:
+    if "nodule.nrrd" in wanted:
+        write_image(result.labels, folder / "nodule.nrrd")
+    if "segmentation.seg.nrrd" in wanted:
+        result.warnings += segmentation_file_warnings(image, [(result.labels, NODULE_SEGMENTS)],
+                                                      folder / "segmentation.seg.nrrd", "nodule components")
+    if "overlay.png" in wanted:
+        render_nodule_overlay(image, result.labels.array, folder / "overlay.png", overlay_lines(result, input_name))
     write_json(folder / "result.json", result_record(result, input_name))
 
 

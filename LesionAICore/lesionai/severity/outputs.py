@@ -5,11 +5,13 @@
 :mod:`lesionai.segmentation_nrrd`), ``gradcam.nrrd`` (float Grad-CAM heat map, 0-1), ``overlay.png`` (zone scores and
 heat map drawn on the radiograph) and ``result.json`` (zone scores, probabilities, opacity
 fractions, global scores). :mod:`lesionai.results` stages and replaces the folder, so a failure never
-leaves a half-written case and never touches anything the user made.
+leaves a half-written case and never touches anything the user made. ``write_case(..., files=...)``
+writes only some of them (``READ_BACK_FILES``: what :func:`read_case` reads back).
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from functools import partial
 from pathlib import Path
 
@@ -17,7 +19,7 @@ import numpy as np
 
 from ..geometry import Image
 from ..imageio import write_image
-from ..results import base_record, segmentation_file_warnings, write_json
+from ..results import base_record, segmentation_file_warnings, wanted_files, write_json
 from ..results import check_replaceable as check_folder_replaceable
 from ..results import write_case as write_case_folder
 from ..working_grid import working_grid
@@ -31,11 +33,15 @@ GENERATOR = "lesionai severity"
 TERMINOLOGY_SEGMENTS = (*LUNG_LAYER_SEGMENTS, *ZONE_SEGMENTS)
 CASE_FILES = ("lungs.nrrd", "zones.nrrd", "segmentation.seg.nrrd", "gradcam.nrrd", "overlay.png", "result.json")
 REQUIRED_FILES = ("lungs.nrrd", "zones.nrrd", "result.json")  # what read_case needs
+READ_BACK_FILES = ("lungs.nrrd", "zones.nrrd", "gradcam.nrrd", "result.json")  # all that read_case reads
 
 
-def write_case(image: Image, result: SeverityResult, case_dir: Path, input_name: str, overwrite: bool = False) -> Path:
-    """Write all outputs for one radiograph into ``case_dir`` (created; see module docstring)."""
-    return write_case_folder(case_dir, partial(_write_files, image, result, input_name=input_name),
+def write_case(image: Image, result: SeverityResult, case_dir: Path, input_name: str, overwrite: bool = False,
+               files: Collection[str] | None = None) -> Path:
+    """Write the outputs for one radiograph into ``case_dir`` (created; see module docstring):
+    those of ``CASE_FILES`` in ``files`` (None: all; ``result.json`` always)."""
+    wanted = wanted_files(CASE_FILES, files)
+    return write_case_folder(case_dir, partial(_write_files, image, result, input_name=input_name, wanted=wanted),
                              generator=GENERATOR, case_files=CASE_FILES, overwrite=overwrite)
 
 
@@ -44,14 +50,18 @@ def check_replaceable(case_dir: Path, overwrite: bool) -> None:
     check_folder_replaceable(case_dir, overwrite, GENERATOR, CASE_FILES)
 
 
-def _write_files(image: Image, result: SeverityResult, folder: Path, input_name: str) -> None:
-    write_image(result.lung_labels, folder / "lungs.nrrd")
-    write_image(result.zone_labels, folder / "zones.nrrd")
-    if result.heatmap is not None:
+def _write_files(image: Image, result: SeverityResult, folder: Path, input_name: str, wanted: Collection[str]) -> None:
+    if "lungs.nrrd" in wanted:
+        write_image(result.lung_labels, folder / "lungs.nrrd")
+    if "zones.nrrd" in wanted:
+        write_image(result.zone_labels, folder / "zones.nrrd")
+    if result.heatmap is not None and "gradcam.nrrd" in wanted:
         write_image(result.heatmap, folder / "gradcam.nrrd")
-    result.warnings += segmentation_file_warnings(image, segmentation_layers(result),
-                                                  folder / "segmentation.seg.nrrd", "lungs and zones")
-    write_overlay(image, result, folder / "overlay.png", input_name)
+    if "segmentation.seg.nrrd" in wanted:
+        result.warnings += segmentation_file_warnings(image, segmentation_layers(result),
+                                                      folder / "segmentation.seg.nrrd", "lungs and zones")
+    if "overlay.png" in wanted:
+        write_overlay(image, result, folder / "overlay.png", input_name)
     write_json(folder / "result.json", result_record(result, input_name))
 
 

@@ -1,11 +1,13 @@
 """A task's command line run on a volume node in a child process: start, poll, finish, cancel.
 
 The input volume is written to ``input.nrrd`` in a fresh temporary folder (never beside the user's
-files), ``lesionai <task> input.nrrd -o output --progress json`` runs in a child process
-(:class:`lesionai.process.BackgroundProcess`: its own process group, so cancel stops the whole
-tree), its JSON-lines events drive :attr:`TaskJob.fraction` and :attr:`TaskJob.message`, and
+files), ``lesionai <task> input.nrrd -o output --progress json --outputs read-back`` runs in a child
+process (:class:`lesionai.process.BackgroundProcess`: its own process group, so cancel stops the
+whole tree), its JSON-lines events drive :attr:`TaskJob.fraction` and :attr:`TaskJob.message`, and
 :meth:`TaskRunner.finish` reads the result folder back with the task's ``read_case`` and hands it
-to the module's node loader. The temporary folder is deleted in every outcome.
+to the module's node loader. The child writes only the files ``read_case`` reads (the task's
+``READ_BACK_FILES``), so a failure in an output the module ignores (the overlay, say) cannot fail
+the run. The temporary folder is deleted in every outcome.
 
 >>> runner = TaskRunner("severity")                                 # doctest: +SKIP
 >>> job = runner.start(volume_node)                                 # doctest: +SKIP
@@ -172,11 +174,12 @@ class TaskRunner:
     def command(self, input_path: Path, output_root: Path, threads: int = 0, options: Sequence[str] = ()) -> list[str]:
         """argv running ``lesionai <task>`` on one file with JSON-lines progress on stdout.
 
-        The CLI writes its outputs to ``output_root/<input stem>/``.
+        The CLI writes to ``output_root/<input stem>/`` only the files :meth:`read_result` reads
+        (``--outputs read-back``).
         """
         thread_options = ["--threads", int(threads)] if threads and threads > 0 else []
         return python_command(CLI_MODULE, self.task.name, input_path, "-o", output_root, "--progress", "json",
-                              *thread_options, *options)
+                              "--outputs", "read-back", *thread_options, *options)
 
     def _launch(self, volume_node, job_folder: Path, threads: int, use_gpu: bool, options) -> TaskJob:
         from ..imageio import write_image

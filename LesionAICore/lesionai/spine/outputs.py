@@ -5,11 +5,14 @@
 (acquired plane with outlines and the CSA plot), ``lesions.csv`` (one row per lesion) and
 ``result.json`` (the common keys, then ``scan_check``, ``cord``, ``lesions``, ``lesion_count``,
 ``lesion_volume_mm3``). :mod:`lesionai.results` stages and replaces the folder atomically.
+``write_case(..., files=...)`` writes only some of them (``READ_BACK_FILES``: what :func:`read_case`
+reads back).
 """
 
 from __future__ import annotations
 
 import csv
+from collections.abc import Collection
 from functools import partial
 from pathlib import Path
 
@@ -18,8 +21,9 @@ from ..imageio import read_image, write_image
 from ..results import (
     base_record,
     read_record,
-    write_json,
     segmentation_file_warnings,
+    wanted_files,
+    write_json,
 )
 from ..results import (
     check_replaceable as check_folder_replaceable,
@@ -35,13 +39,17 @@ GENERATOR = "lesionai spine"
 TERMINOLOGY_SEGMENTS = tuple(SEGMENTS)
 CASE_FILES = ("labels.nrrd", "segmentation.seg.nrrd", "overlay.png", "lesions.csv", "result.json")
 REQUIRED_FILES = ("labels.nrrd", "result.json")  # what read_case needs
+READ_BACK_FILES = ("labels.nrrd", "result.json")  # all that read_case reads
 LESION_COLUMNS = ("index", "volume_mm3", "centroid_r_mm", "centroid_a_mm", "centroid_s_mm", "length_mm",
                   "largest_axial_area_mm2", "vertebral_level", "vertebral_level_source")
 
 
-def write_case(image: Image, result: SpineResult, case_dir: Path, input_name: str, overwrite: bool = False) -> Path:
-    """Write all outputs for one volume into ``case_dir`` (see module docstring)."""
-    return write_case_folder(case_dir, partial(_write_files, image, result, input_name=input_name),
+def write_case(image: Image, result: SpineResult, case_dir: Path, input_name: str, overwrite: bool = False,
+               files: Collection[str] | None = None) -> Path:
+    """Write the outputs for one volume into ``case_dir`` (see module docstring): those of
+    ``CASE_FILES`` in ``files`` (None: all; ``result.json`` always)."""
+    wanted = wanted_files(CASE_FILES, files)
+    return write_case_folder(case_dir, partial(_write_files, image, result, input_name=input_name, wanted=wanted),
                              generator=GENERATOR, case_files=CASE_FILES, overwrite=overwrite)
 
 
@@ -50,13 +58,17 @@ def check_replaceable(case_dir: Path, overwrite: bool) -> None:
     check_folder_replaceable(case_dir, overwrite, GENERATOR, CASE_FILES)
 
 
-def _write_files(image: Image, result: SpineResult, folder: Path, input_name: str) -> None:
-    write_image(result.labels, folder / "labels.nrrd")
-    reference = image if image.array.ndim == 3 else result.labels
-    result.warnings += segmentation_file_warnings(reference, [(result.labels, SEGMENTS)],
-                                                  folder / "segmentation.seg.nrrd", "spinal cord and lesions")
-    render_overlay(image, result.labels, result.cord, overlay_lines(result, input_name), folder / "overlay.png")
-    write_lesion_table(result.lesions, folder / "lesions.csv")
+def _write_files(image: Image, result: SpineResult, folder: Path, input_name: str, wanted: Collection[str]) -> None:
+    if "labels.nrrd" in wanted:
+        write_image(result.labels, folder / "labels.nrrd")
+    if "segmentation.seg.nrrd" in wanted:
+        reference = image if image.array.ndim == 3 else result.labels
+        result.warnings += segmentation_file_warnings(reference, [(result.labels, SEGMENTS)],
+                                                      folder / "segmentation.seg.nrrd", "spinal cord and lesions")
+    if "overlay.png" in wanted:
+        render_overlay(image, result.labels, result.cord, overlay_lines(result, input_name), folder / "overlay.png")
+    if "lesions.csv" in wanted:
+        write_lesion_table(result.lesions, folder / "lesions.csv")
     write_json(folder / "result.json", result_record(result, input_name))
 
 

@@ -11,7 +11,7 @@ import pytest
 
 slicer = pytest.importorskip("slicer")
 
-from lesionai import mrml
+from lesionai import cli, mrml
 from lesionai.errors import CancelledError, InputError, ProcessError
 from lesionai.geometry import Image, radiograph_geometry
 from lesionai.process import BackgroundProcess
@@ -67,10 +67,12 @@ def volume(scene):
                                                     radiograph_geometry()), "chest")
 
 
-def test_the_command_runs_the_task_with_json_progress(tmp_path):
+def test_the_command_runs_the_task_with_json_progress_writing_only_what_is_read_back(tmp_path):
     argv = TaskRunner("spine").command(tmp_path / "input.nrrd", tmp_path / "out", threads=2, options=["--force"])
-    assert argv[1:4] == ["-m", "lesionai.cli", "spine"] and argv[-5:] == ["--progress", "json", "--threads", "2",
-                                                                         "--force"]
+    assert argv[1:4] == ["-m", "lesionai.cli", "spine"] and argv[-7:] == ["--progress", "json", "--outputs",
+                                                                         "read-back", "--threads", "2", "--force"]
+    arguments = cli.build_parser().parse_args([str(argument) for argument in argv[3:]])
+    assert arguments.outputs == "read-back" and arguments.force
 
 
 def test_a_cancelled_job_raises_and_leaves_no_files(volume, tmp_path):

@@ -74,12 +74,12 @@ class ThirdsPipeline:
 
 
 class FakeCliProcess:
-    """In-process stand-in for ``python -m lesionai.cli severity INPUT -o OUT --progress json``.
+    """In-process stand-in for ``python -m lesionai.cli severity INPUT -o OUT --progress json --outputs ...``.
 
     ``start`` reads INPUT and writes the case folder OUT/<stem>/ with the severity task's own result
     writer (``task("severity").outputs_module.write_case``, as the CLI does), so its files follow
-    the output contract; nothing is written when ``returncode`` is non-zero. It queues the progress
-    events the CLI would print.
+    the output contract, and writes the files ``--outputs`` chooses, as the CLI does; nothing is
+    written when ``returncode`` is non-zero. It queues the progress events the CLI would print.
     """
 
     def __init__(self, argv, env=None, lung_labels=None, returncode=0, error_message=None, write_outputs=True):
@@ -98,6 +98,12 @@ class FakeCliProcess:
     def case_folder(self) -> Path:
         return Path(self.argv[self.argv.index("-o") + 1]) / self.input_path.stem
 
+    @property
+    def case_files(self) -> tuple:
+        """The files ``--outputs`` asks for (``all`` when it is not given, as for the CLI)."""
+        chosen = self.argv[self.argv.index("--outputs") + 1] if "--outputs" in self.argv else "all"
+        return task("severity").case_files(chosen)
+
     def start(self):
         self.started = True
         self._events.append({"event": "progress", "fraction": 0.3, "message": "segmenting the lungs"})
@@ -110,7 +116,8 @@ class FakeCliProcess:
 
     def _write_case(self, image):
         result = thirds_result(self.lung_labels, image, ["lungs look small"], view_probabilities={"PA": 0.9})
-        task("severity").outputs_module.write_case(image, result, self.case_folder, self.input_path.name)
+        task("severity").outputs_module.write_case(image, result, self.case_folder, self.input_path.name,
+                                                   files=self.case_files)
         self._events.append({"event": "progress", "fraction": 1.0, "message": "done"})
 
     def poll(self):
