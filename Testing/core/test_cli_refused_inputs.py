@@ -39,6 +39,9 @@ def test_force_scores_the_image_and_keeps_the_reasons_as_warnings(inputs, tmp_pa
     assert record["global_score"] is not None
     assert any(w.startswith("scored anyway (force): the image is") and "longer than wide" in w
                for w in record["warnings"])
+    check = record["radiograph_check"]  # the verdict the force overrode, with what it rests on
+    assert check["passed"] is False and any("longer than wide" in reason for reason in check["reasons"])
+    assert check["measures"]["aspect_ratio"] > 3.0
 
 
 def test_a_batch_scores_the_good_input_and_exits_1_for_the_refused_one(inputs, tmp_path, capsys):
@@ -47,7 +50,10 @@ def test_a_batch_scores_the_good_input_and_exits_1_for_the_refused_one(inputs, t
     events = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     assert status == 1
     assert sorted(path.name for path in tmp_path.iterdir() if path.is_dir()) == ["chest"]
-    assert json.loads((tmp_path / "chest" / "result.json").read_text())["global_score"] is not None
+    chest = json.loads((tmp_path / "chest" / "result.json").read_text())
+    assert chest["global_score"] is not None
+    assert chest["radiograph_check"]["passed"] is True and chest["radiograph_check"]["reasons"] == []
+    assert chest["radiograph_check"]["measures"]["lungs_found"] == 2
     errors = [event for event in events if event["event"] == "error"]
     assert len(errors) == 1 and errors[0]["type"] == "RefusedInputError" and "noise.png" in errors[0]["message"]
     assert [event["input"] for event in events if event["event"] == "result"] == [str(inputs / "chest.png")]

@@ -151,7 +151,8 @@ def read_case(case_dir: Path) -> SeverityResult:
         models=summary.get("models", {}), timing_s=float(summary.get("timing_s", 0.0)),
         view_probabilities=summary.get("view", {}), global_score=summary.get("global_score"),
         opacity_global_score=summary.get("opacity_global_score"),
-        heatmap=read_image(heatmap_path) if heatmap_path.is_file() else None)
+        heatmap=read_image(heatmap_path) if heatmap_path.is_file() else None,
+        radiograph_check=summary.get("radiograph_check", {}))
 
 
 REPORT_COLUMNS = ("lung", "level", "area_mm2", "score", "confidence", "low_confidence", "probabilities",

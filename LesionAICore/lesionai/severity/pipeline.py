@@ -53,6 +53,8 @@ class SeverityResult:
     (4 floats, scores 0-3), "confidence" (probability of the chosen score), "low_confidence" (bool),
     "opacity_fraction" (0-1 of the zone's area), "opacity_score" (int 0-3)}.
     ``heatmap``: float32 Grad-CAM map on the input's grid, 0-1, or None.
+    ``radiograph_check``: {"passed" (bool), "reasons" (why it would be refused; a scored result has
+    some only when forced), "measures" (what the verdict rests on)}; empty in results from before it.
     """
 
     lung_labels: Image
@@ -66,12 +68,14 @@ class SeverityResult:
     global_score: int | None = None
     opacity_global_score: int | None = None
     heatmap: Image | None = None
+    radiograph_check: dict = field(default_factory=dict)
 
     def summary(self) -> dict:
         """JSON-ready fields of ``result.json`` that do not depend on file names."""
         return {"global_score": self.global_score, "opacity_global_score": self.opacity_global_score,
                 "zones": self.zones, "alignment": self.alignment, "warnings": self.warnings,
-                "view": self.view_probabilities, "models": self.models, "timing_s": round(self.timing_s, 4)}
+                "view": self.view_probabilities, "radiograph_check": self.radiograph_check, "models": self.models,
+                "timing_s": round(self.timing_s, 4)}
 
 
 class SeverityPipeline:
@@ -130,7 +134,8 @@ class SeverityPipeline:
         report(0.3, "segmenting the lungs and aligning them to the canonical frame")
         probability = self.lung_probability(plane)
         lungs, zones, theta, cuts = self.lungs_and_zones(plane, display.geometry, probability)
-        checked = self.refused_unless_forced(check_radiograph(plane, view, lungs, self.frontal_threshold, probability))
+        verdict = check_radiograph(plane, view, lungs, self.frontal_threshold, probability)
+        checked = self.refused_unless_forced(verdict)
         report(0.55, "scoring the zones")
         zone_scores, heat = self.zone_scores(plane, zones) if ZONE_MODEL in self.registry else (None, None)
         report(0.75, "segmenting opacities")
@@ -147,7 +152,7 @@ class SeverityPipeline:
             warnings=warnings, models=self.model_versions(), timing_s=time.perf_counter() - started,
             view_probabilities=view, global_score=_total(zone_scores and table, "score"),
             opacity_global_score=_total(opacity_table and table, "opacity_score"),
-            heatmap=None if heat is None else on_input(heat))
+            heatmap=None if heat is None else on_input(heat), radiograph_check=verdict.record())
         report(1.0, "done")
         return result
 

@@ -80,6 +80,10 @@ class RadiographCheck:
     def passed(self) -> bool:
         return not self.reasons
 
+    def record(self) -> dict:
+        """The verdict as kept in ``result.json``: ``passed``, ``reasons`` and ``measures``."""
+        return {"passed": self.passed, "reasons": list(self.reasons), "measures": dict(self.measures)}
+
 
 def check_radiograph(plane: np.ndarray, view: dict[str, float], lung_labels: np.ndarray, frontal_threshold: float,
                      lung_probability: np.ndarray | None = None) -> RadiographCheck:
