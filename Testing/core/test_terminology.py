@@ -151,8 +151,9 @@ def test_every_task_ships_its_context_and_each_segment_resolves_in_slicer(task_n
     name = load_into_slicer(logic, module_folder, task_name)
     assert name == context_name(task_name)
     for segment in terminology_segments(task_name):
+        assert segment.terminology.context == name, f"{segment.name} refers to {segment.terminology.context!r}"
         entry = slicer.vtkSlicerTerminologyEntry()
-        tag = dataclasses.replace(segment.terminology, context=name).to_slicer_string()
+        tag = segment.terminology.to_slicer_string()  # the tag written into results, as it is
         assert logic.DeserializeTerminologyEntry(tag, entry)
         assert logic.UpdateEntryFromLoadedTerminologies(entry, [name], []), f"{segment.name} does not resolve"
         found = entry.GetTypeModifierObject() if segment.terminology.modifier else entry.GetTypeObject()

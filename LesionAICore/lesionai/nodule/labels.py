@@ -13,6 +13,7 @@ from .components import GROUND_GLASS, SOLID
 MORPHOLOGICALLY_ALTERED_STRUCTURE = ("SCT", "49755003", "Morphologically Altered Structure")
 GROUND_GLASS_OPACITY = ("DCM", "112120", "Ground glass opacity")
 NODULE = ("SCT", "27925004", "Nodule")
+TERMINOLOGY_CONTEXT = "LesionAI - NoduleFusion"  # shipped in NoduleFusion/Resources/Terminology
 
 GROUND_GLASS_NAME = "ground-glass component"
 SOLID_NAME = "solid component"
@@ -21,8 +22,10 @@ SOLID_COLOR = (0.9, 0.25, 0.2)
 
 NODULE_SEGMENTS = [
     SegmentSpec(GROUND_GLASS, GROUND_GLASS_NAME, GROUND_GLASS_COLOR,
-                Terminology(category=MORPHOLOGICALLY_ALTERED_STRUCTURE, type=GROUND_GLASS_OPACITY)),
-    SegmentSpec(SOLID, SOLID_NAME, SOLID_COLOR, Terminology(category=MORPHOLOGICALLY_ALTERED_STRUCTURE, type=NODULE)),
+                Terminology(category=MORPHOLOGICALLY_ALTERED_STRUCTURE, type=GROUND_GLASS_OPACITY,
+                            context=TERMINOLOGY_CONTEXT)),
+    SegmentSpec(SOLID, SOLID_NAME, SOLID_COLOR,
+                Terminology(category=MORPHOLOGICALLY_ALTERED_STRUCTURE, type=NODULE, context=TERMINOLOGY_CONTEXT)),
 ]
 
 

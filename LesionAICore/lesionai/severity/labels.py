@@ -16,6 +16,7 @@ RIGHT = ("SCT", "24028007", "Right")
 LEFT = ("SCT", "7771000", "Left")
 MORPHOLOGICALLY_ALTERED_STRUCTURE = ("SCT", "49755003", "Morphologically Altered Structure")
 LESION = ("SCT", "52988006", "Lesion")
+TERMINOLOGY_CONTEXT = "LesionAI - SeverityScoring"  # shipped in SeverityScoring/Resources/Terminology
 
 LUNG_NAMES = {RIGHT_LUNG: "right lung", LEFT_LUNG: "left lung"}
 OPACITY_NAME = "opacity"
@@ -23,7 +24,8 @@ ZONE_NAMES = {index + 1: f"zone {zone.letter} ({zone.lung} {zone.level})" for in
 
 
 def _lung_terminology(side: str) -> Terminology:
-    return Terminology(category=ANATOMICAL_STRUCTURE, type=LUNG, modifier=RIGHT if side == "right" else LEFT)
+    return Terminology(category=ANATOMICAL_STRUCTURE, type=LUNG, modifier=RIGHT if side == "right" else LEFT,
+                       context=TERMINOLOGY_CONTEXT)
 
 
 LUNG_SEGMENTS = [
@@ -31,7 +33,8 @@ LUNG_SEGMENTS = [
     SegmentSpec(LEFT_LUNG, LUNG_NAMES[LEFT_LUNG], LUNG_COLORS[LEFT_LUNG], _lung_terminology("left")),
 ]
 OPACITY_SEGMENT = SegmentSpec(OPACITY, OPACITY_NAME, OPACITY_COLOR,
-                              Terminology(category=MORPHOLOGICALLY_ALTERED_STRUCTURE, type=LESION))
+                              Terminology(category=MORPHOLOGICALLY_ALTERED_STRUCTURE, type=LESION,
+                                          context=TERMINOLOGY_CONTEXT))
 # Every value of the pipeline's lung labelmap (lungs.nrrd): the two lungs and the opacity inside them.
 LUNG_LAYER_SEGMENTS = LUNG_SEGMENTS + [OPACITY_SEGMENT]
 ZONE_SEGMENTS = [

@@ -12,14 +12,16 @@ ANATOMICAL_STRUCTURE = ("SCT", "123037004", "Anatomical Structure")
 SPINAL_CORD = ("SCT", "2748008", "Spinal cord")
 MORPHOLOGICALLY_ALTERED_STRUCTURE = ("SCT", "49755003", "Morphologically Altered Structure")
 LESION_TYPE = ("SCT", "52988006", "Lesion")
+TERMINOLOGY_CONTEXT = "LesionAI - LesionSegmentation"  # shipped in LesionSegmentation/Resources/Terminology
 
 NAMES = {CORD: "spinal cord", LESION: "lesion"}
 COLORS = {CORD: (0.99, 0.85, 0.35), LESION: (0.90, 0.20, 0.15)}
 
 SEGMENTS = [
-    SegmentSpec(CORD, NAMES[CORD], COLORS[CORD], Terminology(category=ANATOMICAL_STRUCTURE, type=SPINAL_CORD)),
+    SegmentSpec(CORD, NAMES[CORD], COLORS[CORD], Terminology(category=ANATOMICAL_STRUCTURE, type=SPINAL_CORD,
+                                                                  context=TERMINOLOGY_CONTEXT)),
     SegmentSpec(LESION, NAMES[LESION], COLORS[LESION],
-                Terminology(category=MORPHOLOGICALLY_ALTERED_STRUCTURE, type=LESION_TYPE)),
+                Terminology(category=MORPHOLOGICALLY_ALTERED_STRUCTURE, type=LESION_TYPE, context=TERMINOLOGY_CONTEXT)),
 ]
 
 
