@@ -50,12 +50,12 @@ def input_images(options) -> list:
 
 def timed_case(pipeline, image, folder: Path, name: str) -> tuple[float, float]:
     """(pipeline seconds, output-writing seconds) of one nodule."""
-    from lesionai.nodule.outputs import write_case
+    from lesionai.tasks import task
 
     started = time.perf_counter()
     result = pipeline.run(image)
     analysed = time.perf_counter()
-    write_case(image, result, folder / name, name)
+    task("nodule").write_case(image, result, folder / name, name)
     return analysed - started, time.perf_counter() - analysed
 
 

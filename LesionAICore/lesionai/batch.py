@@ -78,8 +78,8 @@ def run_batch(task_name: str, inputs: list[Path], output: Path, overwrite: bool 
                 image, result = ahead.result(index)
                 if image.array.size <= OVERLAP_MAX_VOXELS:
                     ahead.start(index + 1)  # the next input runs while this one is written
-                case_dir = outputs.write_case(image, result, output / name, path.name, overwrite=overwrite,
-                                              files=files)
+                case_dir = chosen.write_case(image, result, output / name, path.name, overwrite=overwrite,
+                                             files=files)
             except Exception as error:  # one bad input must not end the batch; anything unexpected is reported too
                 _record_failure(outcome, reporter, path, error)
                 continue
@@ -100,7 +100,7 @@ def _run_one(chosen, pipelines, output: Path, overwrite: bool, reporter, count: 
 
     path, name = pair
     step = reporter.scaled(index / count, (index + 1) / count) if reporter else None
-    chosen.outputs_module.check_replaceable(output / name, overwrite)
+    chosen.check_replaceable(output / name, overwrite)
     image = read_image(path, series=chosen.reads_series)
     result = pipelines.for_input(path).run(image, progress=step.progress if step else None)
     result.warnings[:0] = image.metadata.get("read_warnings", [])  # e.g. files a DICOM folder held

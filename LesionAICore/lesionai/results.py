@@ -27,6 +27,7 @@ import shutil
 import signal
 import uuid
 from collections.abc import Callable, Collection, Sequence
+from functools import partial
 from pathlib import Path
 
 from . import __version__
@@ -109,6 +110,21 @@ def stop_cleanly_on_sigterm() -> None:
 
     if hasattr(signal, "SIGTERM"):
         signal.signal(signal.SIGTERM, stop)
+
+
+def write_task_case(outputs, image: Image, result, case_dir: Path, input_name: str, overwrite: bool = False,
+                    files: Collection[str] | None = None) -> Path:
+    """Write one case of a task into ``case_dir``: the files of the task's ``CASE_FILES`` that are in
+    ``files`` (None: all; ``result.json`` always; see :func:`wanted_files`), staged and replaced as
+    :func:`write_case` does.
+
+    ``outputs`` is the task's outputs module: ``GENERATOR``, ``CASE_FILES`` and
+    ``write_files(image, result, folder, input_name=..., wanted=...)``, which makes each wanted file.
+    """
+    wanted = wanted_files(outputs.CASE_FILES, files)
+    write_files = partial(outputs.write_files, image, result, input_name=input_name, wanted=wanted)
+    return write_case(case_dir, write_files, generator=outputs.GENERATOR, case_files=outputs.CASE_FILES,
+                      overwrite=overwrite)
 
 
 def check_replaceable(case_dir: Path, overwrite: bool, generator: str, case_files: Sequence[str]) -> None:

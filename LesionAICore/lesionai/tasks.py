@@ -59,16 +59,30 @@ class Task:
 
     @property
     def outputs_module(self):
-        """Module with ``write_case``, ``read_case``, ``check_replaceable``, ``report_table``, ``GENERATOR``,
-        ``CASE_FILES`` (every file of the output contract), ``REQUIRED_FILES`` (what ``read_case``
-        needs), ``READ_BACK_FILES`` (every file ``read_case`` reads, required or optional: what a
-        Slicer module's background run writes), ``TERMINOLOGY_SEGMENTS`` and, for tasks with a batch
-        table, ``BATCH_TABLE`` and ``batch_row``.
+        """Module with ``write_files``, ``read_case``, ``report_table``, ``GENERATOR``, ``CASE_FILES``
+        (every file of the output contract), ``REQUIRED_FILES`` (what ``read_case`` needs),
+        ``READ_BACK_FILES`` (every file ``read_case`` reads, required or optional: what a Slicer
+        module's background run writes), ``TERMINOLOGY_SEGMENTS`` and, for tasks with a batch table,
+        ``BATCH_TABLE`` and ``batch_row``.
 
-        ``write_case(image, result, case_dir, input_name, overwrite=False, files=None)`` writes the
-        files of ``CASE_FILES`` that are in ``files`` (None: all of them; ``result.json`` always) and
-        does not make the others at all (see :func:`lesionai.results.wanted_files`)."""
+        ``write_files(image, result, folder, input_name=..., wanted=...)`` makes the files of
+        ``wanted`` in ``folder`` and no other; :meth:`write_case` stages and places the folder."""
         return importlib.import_module(self.outputs)
+
+    def write_case(self, image, result, case_dir, input_name: str, overwrite: bool = False, files=None):
+        """Write one case of this task into ``case_dir`` (see :func:`lesionai.results.write_task_case`:
+        only the files in ``files``, None meaning all; never over anything but an earlier result)."""
+        from .results import write_task_case
+
+        return write_task_case(self.outputs_module, image, result, case_dir, input_name, overwrite, files)
+
+    def check_replaceable(self, case_dir, overwrite: bool) -> None:
+        """InputError unless ``case_dir`` is absent, or holds only an earlier result of this task and
+        ``overwrite`` is True."""
+        from .results import check_replaceable
+
+        outputs = self.outputs_module
+        check_replaceable(case_dir, overwrite, outputs.GENERATOR, outputs.CASE_FILES)
 
     def case_files(self, outputs: str = "all") -> tuple[str, ...]:
         """The files a run with ``--outputs outputs`` writes (see :data:`OUTPUT_SETS`).

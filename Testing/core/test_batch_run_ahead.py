@@ -32,14 +32,14 @@ def radiographs(tmp_path_factory):
 
 def test_outcomes_and_events_keep_the_input_order_when_reading_or_writing_fails(radiographs, tmp_path, monkeypatch,
                                                                                 capsys):
-    write_case = outputs.write_case
+    write_files = outputs.write_files
 
-    def failing_for_chest_2(image, result, case_dir, *arguments, **keywords):
-        if case_dir.name == "chest-2":
+    def failing_for_chest_2(image, result, folder, input_name, **keywords):
+        if input_name == "chest-2.png":
             raise OSError("No space left on device")
-        return write_case(image, result, case_dir, *arguments, **keywords)
+        return write_files(image, result, folder, input_name=input_name, **keywords)
 
-    monkeypatch.setattr(outputs, "write_case", failing_for_chest_2)
+    monkeypatch.setattr(outputs, "write_files", failing_for_chest_2)
     outcome = run_batch("severity", radiographs, tmp_path, progress="json")
     assert [path.name for path, _ in outcome.succeeded] == ["chest-0.png", "chest-1.png", "chest-3.png"]
     assert [path.name for path, _ in outcome.failed] == ["corrupt.png", "chest-2.png"]
@@ -60,13 +60,13 @@ from pathlib import Path
 from lesionai import cli
 from lesionai.severity import outputs
 signal.signal(signal.SIGINT, signal.default_int_handler)
-write_files = outputs._write_files
+write_files = outputs.write_files
 def slow_second(image, result, folder, input_name, **keywords):
     write_files(image, result, folder, input_name, **keywords)
     if input_name == "chest-1.png":
         print("writing", flush=True)
         time.sleep(60)
-outputs._write_files = slow_second
+outputs.write_files = slow_second
 sys.exit(cli.main(["severity", *sys.argv[2:], "-o", sys.argv[1], "--progress", "none"]))
 """
 

@@ -100,7 +100,7 @@ def test_read_case_reads_every_read_back_file_and_no_other(runs, tmp_path):
 def test_a_read_back_folder_counts_as_an_earlier_result(runs):
     """--overwrite replaces a read-back folder as any other earlier result of the task."""
     name, _, folder, _ = runs
-    task(name).outputs_module.check_replaceable(case_folder(folder / "read-back"), overwrite=True)
+    task(name).check_replaceable(case_folder(folder / "read-back"), overwrite=True)
 
 
 BATCH_TABLE_TASKS = [name for name in TASKS if hasattr(task(name).outputs_module, "BATCH_TABLE")]

@@ -19,7 +19,7 @@ def test_a_task_resolves_to_a_pipeline_and_a_result_writer(name):
     assert isinstance(chosen.make_pipeline(threads=1), TaskPipeline)
     outputs = chosen.outputs_module
     assert outputs.GENERATOR == f"lesionai {name}" and "result.json" in outputs.CASE_FILES
-    assert callable(outputs.write_case) and callable(outputs.read_case) and callable(chosen.phantom_inputs)
+    assert callable(outputs.write_files) and callable(chosen.write_case) and callable(outputs.read_case) and callable(chosen.phantom_inputs)
 
 
 @pytest.mark.parametrize("name", list(TASKS))

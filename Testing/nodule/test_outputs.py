@@ -7,8 +7,11 @@ import pytest
 
 from lesionai.nodule.components import component_labels, consolidation_tumour_ratio
 from lesionai.nodule.features import nodule_features
-from lesionai.nodule.outputs import CASE_FILES, GENERATOR, nodule_row, read_case, write_case
+from lesionai.nodule.outputs import CASE_FILES, GENERATOR, nodule_row, read_case
 from lesionai.nodule.pipeline import NoduleResult
+from lesionai.tasks import task
+
+write_case = task("nodule").write_case  # the shared writer with the nodule outputs
 
 
 @pytest.fixture

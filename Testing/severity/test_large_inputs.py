@@ -8,8 +8,8 @@ from PIL import Image as PILImage
 
 from lesionai.geometry import Image
 from lesionai.phantoms.cxr import generate_cxr_phantom
-from lesionai.severity import outputs
 from lesionai.severity.pipeline import SeverityPipeline
+from lesionai.tasks import task
 from lesionai.working_grid import WorkingGrid
 
 
@@ -65,7 +65,7 @@ def test_the_case_folder_of_a_large_radiograph_is_on_its_grid_with_a_bounded_ove
     from lesionai.imageio import read_image
 
     _, large = small_and_large
-    case = outputs.write_case(large, pipeline.run(large), tmp_path / "large", "large.nrrd")
+    case = task("severity").write_case(large, pipeline.run(large), tmp_path / "large", "large.nrrd")
     for name in ("lungs.nrrd", "zones.nrrd", "gradcam.nrrd"):
         assert read_image(case / name).array.shape == (1, 2200, 2100)
     assert b"sizes: 2 2100 2200 1" in (case / "segmentation.seg.nrrd").read_bytes()[:1000]

@@ -11,8 +11,8 @@ from lesionai.phantoms.cxr import generate_cxr_phantom
 from lesionai.registry import ModelRegistry
 from lesionai.severity.lungs import OPACITY
 from lesionai.severity.opacity import OPACITY_MODEL
-from lesionai.severity.outputs import write_case
 from lesionai.severity.pipeline import ZONE_MODEL, SeverityPipeline
+from lesionai.tasks import task
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +67,7 @@ def test_registry_without_scoring_models_still_gives_lungs_and_zones(phantom, tm
     assert result.global_score is None and result.opacity_global_score is None and result.heatmap is None
     assert sum("not in the model registry" in warning for warning in result.warnings) == 2
     assert "score" not in result.zones["A"] and result.zones["A"]["area_mm2"] > 0
-    case = write_case(phantom.image, result, tmp_path / "case", "phantom")
+    case = task("severity").write_case(phantom.image, result, tmp_path / "case", "phantom")
     assert not (case / "gradcam.nrrd").exists()
     assert json.loads((case / "result.json").read_text())["global_score"] is None
 

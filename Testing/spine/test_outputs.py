@@ -11,6 +11,9 @@ from lesionai.imageio import read_image
 from lesionai.phantoms.spine import generate_spine_phantom
 from lesionai.spine import outputs
 from lesionai.spine.pipeline import SpineResult, measure
+from lesionai.tasks import task
+
+SPINE = task("spine")  # its write_case: the shared writer with the spine outputs
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +27,7 @@ def phantom_result():
 
 def test_case_folder_holds_the_contract_files(phantom_result, tmp_path):
     image, result = phantom_result
-    case = outputs.write_case(image, result, tmp_path / "t2", "t2.nii.gz")
+    case = SPINE.write_case(image, result, tmp_path / "t2", "t2.nii.gz")
     assert set(outputs.CASE_FILES) <= {path.name for path in case.iterdir()}
     record = json.loads((case / "result.json").read_text())
     assert record["generator"] == outputs.GENERATOR and record["input"] == "t2.nii.gz"
@@ -38,7 +41,7 @@ def test_case_folder_holds_the_contract_files(phantom_result, tmp_path):
 
 def test_labels_file_is_on_the_input_grid(phantom_result, tmp_path):
     image, result = phantom_result
-    case = outputs.write_case(image, result, tmp_path / "t2", "t2.nii.gz")
+    case = SPINE.write_case(image, result, tmp_path / "t2", "t2.nii.gz")
     labels = read_image(case / "labels.nrrd")
     assert labels.geometry == image.geometry
     assert np.array_equal(labels.array, result.labels.array)
@@ -46,7 +49,7 @@ def test_labels_file_is_on_the_input_grid(phantom_result, tmp_path):
 
 def test_lesion_table_has_one_row_per_lesion(phantom_result, tmp_path):
     image, result = phantom_result
-    case = outputs.write_case(image, result, tmp_path / "t2", "t2.nii.gz")
+    case = SPINE.write_case(image, result, tmp_path / "t2", "t2.nii.gz")
     with open(case / "lesions.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == result.lesion_count
@@ -56,7 +59,7 @@ def test_lesion_table_has_one_row_per_lesion(phantom_result, tmp_path):
 
 def test_read_case_gives_back_the_result(phantom_result, tmp_path):
     image, result = phantom_result
-    case = outputs.write_case(image, result, tmp_path / "t2", "t2.nii.gz")
+    case = SPINE.write_case(image, result, tmp_path / "t2", "t2.nii.gz")
     back = outputs.read_case(case)
     assert back.lesion_count == result.lesion_count
     assert back.cord["volume_mm3"] == pytest.approx(result.cord["volume_mm3"])
@@ -65,7 +68,7 @@ def test_read_case_gives_back_the_result(phantom_result, tmp_path):
 
 def test_segmentation_file_names_cord_and_lesion_with_snomed_codes(phantom_result, tmp_path):
     image, result = phantom_result
-    case = outputs.write_case(image, result, tmp_path / "t2", "t2.nii.gz")
+    case = SPINE.write_case(image, result, tmp_path / "t2", "t2.nii.gz")
     header = (case / "segmentation.seg.nrrd").read_bytes()[:20000].decode("latin-1")
     assert "Name:=spinal cord" in header and "Name:=lesion" in header
     assert "2748008" in header and "52988006" in header and "49755003" in header
@@ -73,10 +76,10 @@ def test_segmentation_file_names_cord_and_lesion_with_snomed_codes(phantom_resul
 
 def test_an_existing_folder_is_kept_without_overwrite(phantom_result, tmp_path):
     image, result = phantom_result
-    case = outputs.write_case(image, result, tmp_path / "t2", "t2.nii.gz")
+    case = SPINE.write_case(image, result, tmp_path / "t2", "t2.nii.gz")
     with pytest.raises(InputError):
-        outputs.write_case(image, result, case, "t2.nii.gz")
-    outputs.write_case(image, result, case, "t2.nii.gz", overwrite=True)
+        SPINE.write_case(image, result, case, "t2.nii.gz")
+    SPINE.write_case(image, result, case, "t2.nii.gz", overwrite=True)
 
 
 def test_overlay_draws_axial_scans_too(tmp_path):
@@ -84,7 +87,7 @@ def test_overlay_draws_axial_scans_too(tmp_path):
     labels = phantom.image.with_array(phantom.labels.astype(np.uint8))
     cord, lesions = measure(labels)
     result = SpineResult(labels, None, cord, lesions, [], {}, 0.1)
-    case = outputs.write_case(phantom.image, result, tmp_path / "axial", "axial.nrrd")
+    case = SPINE.write_case(phantom.image, result, tmp_path / "axial", "axial.nrrd")
     assert (case / "overlay.png").stat().st_size > 1000
 
 

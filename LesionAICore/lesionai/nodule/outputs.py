@@ -4,7 +4,7 @@
 2 solid component), ``segmentation.seg.nrrd`` (the same as Slicer segments with DICOM codes),
 ``overlay.png`` (three planes through the nodule, outlines and key numbers) and ``result.json``
 (the common keys, then ``probability``, ``task``, ``branches``, ``texture``, ``features``, ``ctr``).
-:mod:`lesionai.results` stages and replaces the folder; ``write_case(..., files=...)`` writes only
+:mod:`lesionai.results` stages and replaces the folder; ``Task.write_case(..., files=...)`` writes only
 some of them (``READ_BACK_FILES``: what :func:`read_case` reads back). :func:`nodule_row` gives the
 batch table's row (``OUTDIR/nodules.csv``).
 """
@@ -12,14 +12,11 @@ batch table's row (``OUTDIR/nodules.csv``).
 from __future__ import annotations
 
 from collections.abc import Collection
-from functools import partial
 from pathlib import Path
 
 from ..geometry import Image
 from ..imageio import read_image, write_image
-from ..results import base_record, read_record, segmentation_file_warnings, wanted_files, write_json
-from ..results import check_replaceable as check_folder_replaceable
-from ..results import write_case as write_case_folder
+from ..results import base_record, read_record, segmentation_file_warnings, write_json
 from .features import FEATURE_NAMES
 from .labels import NODULE_SEGMENTS, label_table
 from .overlay import render_nodule_overlay
@@ -33,21 +30,7 @@ READ_BACK_FILES = ("nodule.nrrd", "result.json")  # all that read_case reads
 BATCH_TABLE = "nodules.csv"
 
 
-def write_case(image: Image, result: NoduleResult, case_dir: Path, input_name: str, overwrite: bool = False,
-               files: Collection[str] | None = None) -> Path:
-    """Write the outputs for one nodule into ``case_dir`` (see the module docstring): those of
-    ``CASE_FILES`` in ``files`` (None: all; ``result.json`` always)."""
-    wanted = wanted_files(CASE_FILES, files)
-    return write_case_folder(case_dir, partial(_write_files, image, result, input_name=input_name, wanted=wanted),
-                             generator=GENERATOR, case_files=CASE_FILES, overwrite=overwrite)
-
-
-def check_replaceable(case_dir: Path, overwrite: bool) -> None:
-    """Refuse to replace a folder unless asked to and it holds only an earlier nodule result."""
-    check_folder_replaceable(case_dir, overwrite, GENERATOR, CASE_FILES)
-
-
-def _write_files(image: Image, result: NoduleResult, folder: Path, input_name: str, wanted: Collection[str]) -> None:
+def write_files(image: Image, result: NoduleResult, folder: Path, input_name: str, wanted: Collection[str]) -> None:
     if "nodule.nrrd" in wanted:
         write_image(result.labels, folder / "nodule.nrrd")
     if "segmentation.seg.nrrd" in wanted:

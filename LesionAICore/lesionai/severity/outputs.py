@@ -5,23 +5,20 @@
 :mod:`lesionai.segmentation_nrrd`), ``gradcam.nrrd`` (float Grad-CAM heat map, 0-1), ``overlay.png`` (zone scores and
 heat map drawn on the radiograph) and ``result.json`` (zone scores, probabilities, opacity
 fractions, global scores). :mod:`lesionai.results` stages and replaces the folder, so a failure never
-leaves a half-written case and never touches anything the user made. ``write_case(..., files=...)``
+leaves a half-written case and never touches anything the user made. ``Task.write_case(..., files=...)``
 writes only some of them (``READ_BACK_FILES``: what :func:`read_case` reads back).
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
-from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 from ..geometry import Image
 from ..imageio import write_image
-from ..results import base_record, segmentation_file_warnings, wanted_files, write_json
-from ..results import check_replaceable as check_folder_replaceable
-from ..results import write_case as write_case_folder
+from ..results import base_record, segmentation_file_warnings, write_json
 from ..working_grid import working_grid
 from .labels import LUNG_LAYER_SEGMENTS, ZONE_SEGMENTS, label_table
 from .lungs import LEFT_LUNG, OPACITY, RIGHT_LUNG
@@ -36,21 +33,7 @@ REQUIRED_FILES = ("lungs.nrrd", "zones.nrrd", "result.json")  # what read_case n
 READ_BACK_FILES = ("lungs.nrrd", "zones.nrrd", "gradcam.nrrd", "result.json")  # all that read_case reads
 
 
-def write_case(image: Image, result: SeverityResult, case_dir: Path, input_name: str, overwrite: bool = False,
-               files: Collection[str] | None = None) -> Path:
-    """Write the outputs for one radiograph into ``case_dir`` (created; see module docstring):
-    those of ``CASE_FILES`` in ``files`` (None: all; ``result.json`` always)."""
-    wanted = wanted_files(CASE_FILES, files)
-    return write_case_folder(case_dir, partial(_write_files, image, result, input_name=input_name, wanted=wanted),
-                             generator=GENERATOR, case_files=CASE_FILES, overwrite=overwrite)
-
-
-def check_replaceable(case_dir: Path, overwrite: bool) -> None:
-    """Refuse to replace a folder unless asked to and it holds only an earlier severity result."""
-    check_folder_replaceable(case_dir, overwrite, GENERATOR, CASE_FILES)
-
-
-def _write_files(image: Image, result: SeverityResult, folder: Path, input_name: str, wanted: Collection[str]) -> None:
+def write_files(image: Image, result: SeverityResult, folder: Path, input_name: str, wanted: Collection[str]) -> None:
     if "lungs.nrrd" in wanted:
         write_image(result.lung_labels, folder / "lungs.nrrd")
     if "zones.nrrd" in wanted:

@@ -5,7 +5,7 @@
 (acquired plane with outlines and the CSA plot), ``lesions.csv`` (one row per lesion) and
 ``result.json`` (the common keys, then ``scan_check``, ``cord``, ``lesions``, ``lesion_count``,
 ``lesion_volume_mm3``). :mod:`lesionai.results` stages and replaces the folder atomically.
-``write_case(..., files=...)`` writes only some of them (``READ_BACK_FILES``: what :func:`read_case`
+``Task.write_case(..., files=...)`` writes only some of them (``READ_BACK_FILES``: what :func:`read_case`
 reads back).
 """
 
@@ -13,24 +13,11 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Collection
-from functools import partial
 from pathlib import Path
 
 from ..geometry import Image
 from ..imageio import read_image, write_image
-from ..results import (
-    base_record,
-    read_record,
-    segmentation_file_warnings,
-    wanted_files,
-    write_json,
-)
-from ..results import (
-    check_replaceable as check_folder_replaceable,
-)
-from ..results import (
-    write_case as write_case_folder,
-)
+from ..results import base_record, read_record, segmentation_file_warnings, write_json
 from .labels import SEGMENTS, label_table
 from .overlay import render_overlay
 from .pipeline import SpineResult
@@ -44,21 +31,7 @@ LESION_COLUMNS = ("index", "volume_mm3", "centroid_r_mm", "centroid_a_mm", "cent
                   "largest_axial_area_mm2", "vertebral_level", "vertebral_level_source")
 
 
-def write_case(image: Image, result: SpineResult, case_dir: Path, input_name: str, overwrite: bool = False,
-               files: Collection[str] | None = None) -> Path:
-    """Write the outputs for one volume into ``case_dir`` (see module docstring): those of
-    ``CASE_FILES`` in ``files`` (None: all; ``result.json`` always)."""
-    wanted = wanted_files(CASE_FILES, files)
-    return write_case_folder(case_dir, partial(_write_files, image, result, input_name=input_name, wanted=wanted),
-                             generator=GENERATOR, case_files=CASE_FILES, overwrite=overwrite)
-
-
-def check_replaceable(case_dir: Path, overwrite: bool) -> None:
-    """Refuse to replace a folder unless asked to and it holds only an earlier spine result."""
-    check_folder_replaceable(case_dir, overwrite, GENERATOR, CASE_FILES)
-
-
-def _write_files(image: Image, result: SpineResult, folder: Path, input_name: str, wanted: Collection[str]) -> None:
+def write_files(image: Image, result: SpineResult, folder: Path, input_name: str, wanted: Collection[str]) -> None:
     if "labels.nrrd" in wanted:
         write_image(result.labels, folder / "labels.nrrd")
     if "segmentation.seg.nrrd" in wanted:

@@ -77,7 +77,7 @@ class FakeCliProcess:
     """In-process stand-in for ``python -m lesionai.cli severity INPUT -o OUT --progress json --outputs ...``.
 
     ``start`` reads INPUT and writes the case folder OUT/<stem>/ with the severity task's own result
-    writer (``task("severity").outputs_module.write_case``, as the CLI does), so its files follow
+    writer (``task("severity").write_case``, as the CLI does), so its files follow
     the output contract, and writes the files ``--outputs`` chooses, as the CLI does; nothing is
     written when ``returncode`` is non-zero. It queues the progress events the CLI would print.
     """
@@ -116,7 +116,7 @@ class FakeCliProcess:
 
     def _write_case(self, image):
         result = thirds_result(self.lung_labels, image, ["lungs look small"], view_probabilities={"PA": 0.9})
-        task("severity").outputs_module.write_case(image, result, self.case_folder, self.input_path.name,
+        task("severity").write_case(image, result, self.case_folder, self.input_path.name,
                                                    files=self.case_files)
         self._events.append({"event": "progress", "fraction": 1.0, "message": "done"})
 
