@@ -6,7 +6,7 @@ batch loop, the demo and the Slicer background job then work for it unchanged.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -34,11 +34,12 @@ class TaskPipeline(Protocol):
     def run(self, image: Image, progress: Progress | None = None) -> TaskResult: ...
 
 
-class CaseWriter(Protocol):
-    """Writes one result folder ``OUTDIR/<name>/`` (see :mod:`lesionai.results`)."""
+class FilesWriter(Protocol):
+    """A task's ``write_files``: makes the ``wanted`` files of one case in the staging ``folder``
+    (:func:`lesionai.results.write_task_case` stages, places and guards the folder)."""
 
-    def __call__(self, image: Image, result: TaskResult, case_dir: Path, input_name: str,
-                 overwrite: bool = False) -> Path: ...
+    def __call__(self, image: Image, result: TaskResult, folder: Path, input_name: str,
+                 wanted: Collection[str]) -> None: ...
 
 
 class Process(Protocol):
